@@ -1,0 +1,432 @@
+"""The ``provision`` command: a thin layer over `provision.api`.
+
+Exit codes: 0 succeeded (a no-op included), 1 failed or aborted, 2 usage or configuration
+error, 3 partial (some objects failed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBar
+from rich.table import Table
+
+from provision import api
+from provision.config import ConfigError, load
+from provision.plugins import discover
+from provision.state import StateError
+
+if TYPE_CHECKING:
+    from provision.config import Config
+    from provision.engine import Plan
+    from provision.report import Report
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Context:
+    def __init__(self, config_path: str | None, debug: bool) -> None:
+        self.config_path = config_path
+        self.debug = debug
+
+    def config(self) -> Config:
+        return load(self.config_path, known_connectors=set(discover().connectors))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(code)
+
+
+def _guarded(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Turn operator mistakes into a message and an exit code; --debug keeps the trace."""
+    try:
+        return fn(*args, **kwargs)
+    except ConfigError as error:
+        if ctx.debug:
+            raise
+        _fail(str(error), 2)
+    except StateError as error:
+        if ctx.debug:
+            raise
+        _fail(str(error), 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="PROVISION_CONFIG",
+    help="Configuration file (default: provision.toml here).",
+)
+@click.option("--debug", is_flag=True, help="Log every step and show tracebacks.")
+@click.version_option(package_name="provision")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+    """Keep an identity target in step with a source: test, plan, run.
+
+    \b
+      provision test cognito           check connectivity and permissions
+      provision plan 'cognito->oci'    show what a run would change
+      provision run 'cognito->oci'     make the target match the source
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(config_path, debug)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def connectors(as_json: bool) -> None:
+    """List the connectors found through entry points."""
+    found = api.connectors()
+    if as_json:
+        out.print_json(json.dumps(found))
+        return
+    table = Table("name", "roles", "distribution", "description", box=None)
+    for c in found["connectors"]:
+        table.add_row(
+            c["name"],
+            ", ".join(c["roles"]),
+            f"{c['distribution']} {c['version']}",
+            c["description"],
+        )
+    out.print(table)
+    for e in found["errors"]:
+        err.print(
+            f"[yellow]connector {e['name']!r} from {e['distribution']} failed to load:"
+            f"[/] {e['error']}",
+            markup=True,
+        )
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def test(ctx: Context, name: str, as_json: bool) -> None:
+    """Check connectivity and permissions of endpoint NAME; exit 0 only if all pass."""
+    config = _guarded(ctx, ctx.config)
+    checks = _guarded(ctx, api.connectivity, config, name)
+    if as_json:
+        out.print_json(json.dumps([dataclasses.asdict(c) for c in checks]))
+    else:
+        for c in checks:
+            mark = "[green]ok  [/]" if c.ok else "[red]FAIL[/]"
+            out.print(f"{mark} {c.name}: {c.message}", markup=True)
+            if not c.ok and c.hint:
+                out.print(f"     [yellow]fix:[/] {c.hint}", markup=True)
+        if not checks:
+            out.print("the connector reported no checks")
+    sys.exit(0 if checks and all(c.ok for c in checks) else 1)
+
+
+def _pair(pair: str, second: str | None) -> tuple[str, str]:
+    if pair.endswith("-") and second is None:
+        _fail(
+            f"{pair!r} looks like an unquoted 'SRC->DST': the shell took '>' as a redirection "
+            "(and may have created a file named after the target). Quote it: "
+            "provision run 'cognito->oci', or write the two names apart: provision run cognito oci"
+        )
+    if second is not None:
+        return pair, second
+    source, sep, target = pair.partition("->")
+    if not sep or not source or not target:
+        _fail(f"{pair!r} is not a pair: write 'SRC->DST' (quoted) or SRC DST")
+    return source.strip(), target.strip()
+
+
+def _sync_options(fn: Any) -> Any:
+    options = [
+        click.argument("pair"),
+        click.argument("target", required=False),
+        click.option(
+            "--report",
+            "report_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the JSON report to FILE.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the JSON report."),
+        click.option(
+            "--allow-deletes",
+            is_flag=True,
+            help="Let this run exceed the deletion guards ([sync] max_deletes, "
+            "max_delete_percent).",
+        ),
+        click.option(
+            "--incremental",
+            is_flag=True,
+            help="Read only what changed (connectors with a change feed only).",
+        ),
+        click.option(
+            "--show",
+            default=50,
+            show_default=True,
+            metavar="N",
+            help="List at most N planned changes.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_sync_options
+@click.pass_obj
+def plan(ctx: Context, /, **kwargs: Any) -> None:
+    """Show what 'SRC->DST' would change, writing nothing."""
+    _sync(ctx, dry_run=True, **kwargs)
+
+
+@cli.command()
+@_sync_options
+@click.pass_obj
+def run(ctx: Context, /, **kwargs: Any) -> None:
+    """Make DST match SRC: create, update, deactivate or delete, and fix memberships."""
+    _sync(ctx, dry_run=False, **kwargs)
+
+
+def _sync(
+    ctx: Context,
+    pair: str,
+    target: str | None,
+    report_file: Path | None,
+    as_json: bool,
+    allow_deletes: bool,
+    incremental: bool,
+    show: int,
+    dry_run: bool,
+) -> None:
+    source, target = _pair(pair, target)
+    config = _guarded(ctx, ctx.config)
+
+    def on_plan(plan: Plan) -> None:
+        if dry_run and not as_json:
+            _print_plan(plan, show)
+
+    progress = BarProgress() if err.is_terminal and not ctx.debug else LineProgress()
+    with progress:
+        report: Report = _guarded(
+            ctx,
+            api.sync,
+            config,
+            source,
+            target,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            incremental=incremental,
+            progress=progress,
+            on_plan=on_plan,
+        )
+    data = report.as_dict()
+    if report_file is not None:
+        report_file.write_text(json.dumps(data, indent=2) + "\n")
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        print_report(report)
+    sys.exit(report.exit_code)
+
+
+def _print_plan(plan: Plan, show: int) -> None:
+    marks = {
+        "create": "[green]+[/]",
+        "update": "[yellow]~[/]",
+        "deactivate": "[red]-[/]",
+        "delete": "[red]x[/]",
+        "add_members": "[cyan]*[/]",
+    }
+    shown = 0
+    total = 0
+    for item in plan.changes():
+        total += 1
+        if shown < show:
+            out.print(f"{marks.get(item.action.value, ' ')} {item.describe()}", markup=True)
+            shown += 1
+    if total > shown:
+        out.print(f"… and {total - shown} more (use --show N or --json)")
+    if total == 0:
+        out.print("no changes: the target matches the source")
+
+
+def print_report(report: Report) -> None:
+    """The report as a readable table."""
+    verb = "plan" if report.dry_run else "run"
+    colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
+    out.print(
+        f"{verb} {report.source} -> {report.target}: [bold {colour}]{report.status}[/] "
+        f"in {report.duration_s:.1f}s",
+        markup=True,
+    )
+    if report.reason:
+        out.print(f"  {report.reason}")
+    table = Table(
+        "",
+        "read",
+        "created",
+        "updated",
+        "deactivated",
+        "deleted",
+        "unchanged",
+        "failed",
+        box=None,
+        title=None,
+    )
+    table.add_row(
+        "users",
+        *(
+            str(report.users[k])
+            for k in ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
+        ),
+    )
+    table.add_row(
+        "groups",
+        *(
+            str(report.groups.get(k, ""))
+            for k in ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
+        ),
+    )
+    m = report.memberships
+    table.add_row(
+        "memberships",
+        str(m["read"]),
+        f"+{m['added']}",
+        "",
+        "",
+        f"-{m['removed']}",
+        str(m["unchanged"]),
+        str(m["failed"]),
+    )
+    out.print(table)
+    for name, ops in report.requests.items():
+        calls = ", ".join(f"{op} {n}" for op, n in sorted(ops.items()))
+        throttled = report.throttled.get(name, 0)
+        out.print(
+            f"  requests {name}: {calls or 'none'}"
+            + (f" (throttled {throttled})" if throttled else "")
+        )
+    for e in report.errors[:20]:
+        out.print(f"  [red]{e.kind} {e.key}[/] ({e.action}): {e.message}", markup=True)
+    if len(report.errors) > 20:
+        out.print(f"  … and {len(report.errors) - 20} more errors (see --report FILE)")
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (whole reports).")
+@click.pass_obj
+def runs(ctx: Context, limit: int, as_json: bool) -> None:
+    """List past runs and plans, newest first."""
+    config = _guarded(ctx, ctx.config)
+    rows = _guarded(ctx, api.history, config, limit)
+    if as_json:
+        out.print_json(json.dumps([r.report | {"id": r.id} for r in rows]))
+        return
+    if not rows:
+        out.print(f"no runs recorded in {config.state_path()}")
+        return
+    table = Table(
+        "id",
+        "started",
+        "pair",
+        "kind",
+        "status",
+        "users +/~/-",
+        "groups +/~/-",
+        "members +/-",
+        "failed",
+        "duration",
+        box=None,
+    )
+    for r in rows:
+        u, g, m = r.report["users"], r.report["groups"], r.report["memberships"]
+        table.add_row(
+            str(r.id),
+            r.started_at,
+            r.pair,
+            "plan" if r.dry_run else "run",
+            r.status,
+            f"{u['created']}/{u['updated']}/{u['deactivated'] + u['deleted']}",
+            f"{g['created']}/{g['updated']}/{g['deleted']}",
+            f"{m['added']}/{m['removed']}",
+            str(u["failed"] + g["failed"] + m["failed"]),
+            f"{r.duration_s:.1f}s",
+        )
+    out.print(table)
+
+
+class BarProgress:
+    """Progress bars on a terminal."""
+
+    def __init__(self) -> None:
+        self.bar = RichBar(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> BarProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        if self.task is not None:
+            t = self.bar.tasks[-1]
+            self.bar.update(self.task, total=t.completed)
+        self.task = self.bar.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, n)
+
+
+class LineProgress:
+    """One line per finished phase, for logs and pipes."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.count = 0
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._end()
+
+    def _end(self) -> None:
+        if self.name is not None:
+            err.print(f"{self.name}: {self.count} done")
+        self.name = None
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self._end()
+        self.name, self.count = name, 0
+
+    def advance(self, n: int = 1) -> None:
+        self.count += n
+
+
+def main() -> None:
+    cli(prog_name="provision")

@@ -1,0 +1,261 @@
+"""The configuration file: one table per endpoint, plus ``[sync]``.
+
+A table is named after its endpoint and uses the connector of that name unless it says
+``connector = "…"``. Every key can be overridden from the environment as
+``PROVISION_<TABLE>_<KEY>``; a list key given that way takes comma- or newline-separated values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from provision.mapping import GROUP_ATTRIBUTES, USER_ATTRIBUTES
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from provision.plugins import Registry
+
+DEFAULT_CONFIG = "provision.toml"
+ENV_PREFIX = "PROVISION_"
+SYNC_TABLE = "sync"
+
+
+class ConfigError(Exception):
+    """A configuration mistake; the message names the file, the table and the key."""
+
+
+class SyncSettings(BaseModel):
+    """How a sync behaves: the ``[sync]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_delete: Literal["deactivate", "delete", "ignore"] = Field(
+        "deactivate",
+        description="What happens to a synced user whose source user is gone: deactivate "
+        "it, delete it, or leave it. Groups gone from the source are deleted unless this "
+        "is 'ignore'.",
+    )
+    max_deletes: int = Field(
+        50,
+        ge=0,
+        description="A run that would deactivate or delete more users and groups than this "
+        "stops before writing (override once with --allow-deletes).",
+    )
+    max_delete_percent: float = Field(
+        20,
+        ge=0,
+        le=100,
+        description="The same guard as a percentage of the synced users and groups.",
+    )
+    state: str = Field(
+        "provision-state.db",
+        description="The SQLite file holding links and run history; relative paths are "
+        "relative to the configuration file.",
+    )
+    user_attributes: list[str] = Field(
+        default_factory=lambda: list(USER_ATTRIBUTES),
+        description="User attributes the sync compares and writes (SCIM names; extension "
+        "schemas by URN). externalId always is.",
+    )
+    group_attributes: list[str] = Field(
+        default_factory=lambda: list(GROUP_ATTRIBUTES),
+        description="Group attributes the sync compares and writes; members always are.",
+    )
+    match_users_by: Literal["userName", "none"] = Field(
+        "userName",
+        description="Natural key that adopts an existing target user not yet linked "
+        "(after the link store and externalId); 'none' adopts by externalId only.",
+    )
+    match_groups_by: Literal["displayName", "none"] = Field(
+        "displayName",
+        description="Natural key that adopts an existing target group not yet linked.",
+    )
+
+    @field_validator("user_attributes", "group_attributes")
+    @classmethod
+    def _no_empty_names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("attribute names must not be empty")
+        return value
+
+
+@dataclass
+class EndpointConfig:
+    """One endpoint table: its connector and raw settings (environment applied)."""
+
+    name: str
+    connector: str
+    values: dict[str, Any]
+
+
+@dataclass
+class Config:
+    """A loaded configuration file."""
+
+    path: Path | None
+    endpoints: dict[str, EndpointConfig] = field(default_factory=dict)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else "the environment"
+
+    def state_path(self) -> Path:
+        path = Path(self.sync.state).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def endpoint(self, name: str) -> EndpointConfig:
+        if name in self.endpoints:
+            return self.endpoints[name]
+        known = ", ".join(sorted(self.endpoints)) or "none"
+        close = difflib.get_close_matches(name, list(self.endpoints), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"{self.where}: no endpoint named {name!r}.{hint} Endpoints defined: {known}. "
+            f"Add a [{name}] table."
+        )
+
+
+def _env_key(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _split_list(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n]", value) if part.strip()]
+
+
+def validate(model: type[BaseModel], values: dict[str, Any], where: str, table: str) -> Any:
+    """``model`` built from ``values``, or a `ConfigError` naming each bad key."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as err:
+        problems = []
+        known = list(model.model_fields)
+        for error in err.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(table)"
+            if error["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(str(error["loc"][0]), known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                problems.append(f"unknown key {key!r}.{hint} Known keys: {', '.join(known)}")
+            elif error["type"] == "missing":
+                env = f"{ENV_PREFIX}{_env_key(table)}_{_env_key(key)}"
+                problems.append(f"missing required key {key!r} (or set {env})")
+            else:
+                problems.append(f"key {key!r}: {error['msg']}")
+        raise ConfigError(
+            "\n".join(f"{where}: [{table}] {problem}" for problem in problems)
+        ) from None
+
+
+def _apply_env(
+    tables: dict[str, dict[str, Any]],
+    env: Mapping[str, str],
+    known_connectors: set[str],
+) -> None:
+    """Overlay ``PROVISION_<TABLE>_<KEY>`` variables, longest table name first."""
+    names = set(tables) | known_connectors | {SYNC_TABLE}
+    by_prefix = sorted(((_env_key(n) + "_", n) for n in names), key=lambda p: -len(p[0]))
+    for var, value in env.items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        rest = var[len(ENV_PREFIX) :]
+        for prefix, table in by_prefix:
+            if rest.startswith(prefix) and len(rest) > len(prefix):
+                tables.setdefault(table, {})[rest[len(prefix) :].lower()] = value
+                break
+
+
+def _coerce_env_lists(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for key, value in values.items():
+        info = model.model_fields.get(key)
+        if info is not None and isinstance(value, str) and _is_list(info.annotation):
+            out[key] = _split_list(value)
+    return out
+
+
+def load(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    known_connectors: set[str] | None = None,
+) -> Config:
+    """Read the configuration file (``provision.toml`` here when ``path`` is None).
+
+    A missing default file is not an error when the environment defines the endpoints; a
+    missing file that was named is.
+    """
+    env = os.environ if env is None else env
+    explicit = path is not None
+    file = Path(path) if path is not None else Path(DEFAULT_CONFIG)
+    tables: dict[str, dict[str, Any]] = {}
+    resolved: Path | None = None
+    if file.exists():
+        resolved = file.resolve()
+        try:
+            with file.open("rb") as fh:
+                raw = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{file}: not valid TOML: {err}") from None
+        except OSError as err:
+            raise ConfigError(f"{file}: cannot be read: {err.strerror}") from None
+        for name, table in raw.items():
+            if not isinstance(table, dict):
+                raise ConfigError(
+                    f"{file}: top-level key {name!r} must be a table such as [{name}]; "
+                    "every setting belongs to an endpoint table or to [sync]"
+                )
+            tables[name] = dict(table)
+    elif explicit:
+        raise ConfigError(f"{file}: no such configuration file")
+    _apply_env(tables, env, known_connectors or set())
+    if not tables:
+        raise ConfigError(
+            f"no configuration: {file} does not exist and no {ENV_PREFIX}* variables are set. "
+            "Create provision.toml or pass -c FILE (see README.md, 'Configuration')."
+        )
+    where = str(resolved or file)
+    sync_values = _coerce_env_lists(SyncSettings, tables.pop(SYNC_TABLE, {}))
+    config = Config(path=resolved, sync=validate(SyncSettings, sync_values, where, SYNC_TABLE))
+    for name, values in tables.items():
+        connector = values.pop("connector", name)
+        if not isinstance(connector, str):
+            raise ConfigError(f"{where}: [{name}] key 'connector' must be a string")
+        config.endpoints[name] = EndpointConfig(name, connector, values)
+    return config
+
+
+def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any, Any]:
+    """The connector and validated settings of endpoint ``name`` (environment lists split)."""
+    from provision.plugins import ConnectorError
+
+    endpoint = config.endpoint(name)
+    try:
+        info = registry.get(endpoint.connector)
+    except ConnectorError as err:
+        raise ConfigError(f"{config.where}: [{name}]: {err}") from None
+    values = _coerce_env_lists(info.settings_model, endpoint.values)
+    return info, validate(info.settings_model, values, config.where, name)

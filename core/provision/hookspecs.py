@@ -1,0 +1,133 @@
+"""The hooks every connector implements.
+
+The core builds one connector instance per configured endpoint and registers it in a
+`pluggy.PluginManager` of that endpoint's own, so a hook call reaches exactly one connector
+and no implementation ever asks "is this call for me?". Every hook is `firstresult`: the
+call returns the connector's answer itself, not a list. Observer plugins registered beside
+the connector (audit, metrics, mapping tweaks) may wrap a hook with
+``@hookimpl(wrapper=True)`` and see or alter what passes through.
+
+Required: `provision_test` for every connector, `provision_full_read` for sources and
+targets, `provision_write` for targets. `provision_request_stats` is optional.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scim2_models import Group, User
+
+    from provision.contract import Change, Check, Outcome, RequestStats, Role, Unreadable
+
+PROJECT = "provision"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class ConnectorSpec:
+    """The connector contract: test, full read, write."""
+
+    @hookspec(firstresult=True)
+    def provision_test(self) -> list[Check]:  # type: ignore[empty-body]
+        """Check connectivity and permissions, one `Check` per thing that can go wrong.
+
+        Called by ``provision test NAME`` and before every run. It must not write anything and
+        should finish in seconds. A failed check carries a ``hint`` that tells the operator
+        what to fix. Do not raise: turn every failure into a failed check.
+
+        Returns the list of checks (first result wins).
+
+        **Example**::
+
+            @hookimpl
+            def provision_test(self) -> list[Check]:
+                try:
+                    self.client.ping()
+                except PermissionError as err:
+                    return [Check("api reachable", False, str(err), hint="Grant the read role.")]
+                return [Check("api reachable", True, "answered in 12 ms")]
+        """
+
+    @hookspec(firstresult=True)
+    def provision_full_read(  # type: ignore[empty-body]
+        self, role: Role, attributes: frozenset[str]
+    ) -> Iterable[User[Any] | Group | Unreadable]:
+        """Yield every user and group the endpoint holds, as scim2-models objects.
+
+        ``role`` says whether the endpoint is read as the source or the target of the run
+        (it matters only to a connector that can be both). ``attributes`` names the SCIM
+        attributes the engine compares (``userName``, ``emails``, extension URNs, …); a
+        connector may use it to ask its API for less. Like any hook argument, both may be
+        left out of an implementation's signature.
+
+        A **source** sets ``external_id`` to its stable key for each object (Cognito: the
+        user's ``sub``, the group's name), and each group's ``members[].value`` to those user
+        keys. A **target** sets ``id`` to its own id, ``external_id`` to what it holds, and
+        ``members[].value`` to its user ids.
+
+        Stream: yield objects as they arrive and keep none, the engine reduces each to a few
+        hundred bytes. Raise on any failure to read (an exception means the read is
+        incomplete, and the engine then writes nothing). For one object that cannot be
+        mapped, yield an `Unreadable` instead of raising, so the rest still sync and the
+        object's target counterpart is left alone.
+
+        **Example**::
+
+            @hookimpl
+            def provision_full_read(self) -> Iterator[User | Group | Unreadable]:
+                for row in self.client.list_users():
+                    yield User(external_id=row["id"], user_name=row["login"])
+        """
+
+    @hookspec(firstresult=True)
+    def provision_write(self, changes: Iterable[Change]) -> Iterable[Outcome]:  # type: ignore[empty-body]
+        """Apply ``changes`` to the target and yield one `Outcome` per change.
+
+        The engine calls it once per phase, in dependency order: user creates and updates,
+        then group creates and updates (group resources name members by target id), then
+        membership changes, then deactivations and deletes. Within a call the connector may
+        batch (SCIM Bulk), reorder or run changes concurrently, and may yield outcomes in any
+        order, but must yield exactly one per change. A change that fails yields a failed
+        outcome with a message for the operator; only a failure that dooms every remaining
+        change (credentials revoked, target gone) may raise.
+
+        A successful ``create`` outcome carries the new object's ``target_id``. A create that
+        finds the object already there (a 409) should link it: answer with the existing id.
+
+        **Example**::
+
+            @hookimpl
+            def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
+                for change in changes:
+                    try:
+                        yield Outcome.succeeded(change, self.client.apply(change))
+                    except ApiError as err:
+                        yield Outcome.failed(change, f"{err}; check the object's attributes")
+        """
+
+    @hookspec(firstresult=True)
+    def provision_request_stats(self) -> RequestStats | None:
+        """Return the requests made so far by API operation, and the throttled count.
+
+        Optional. The run report shows them under ``requests`` and ``throttled``.
+
+        **Example**::
+
+            @hookimpl
+            def provision_request_stats(self) -> RequestStats:
+                return self.stats  # RequestStats updated by the client on every call
+        """
+
+
+REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
+    "any": ("provision_test",),
+    "source": ("provision_full_read",),
+    "target": ("provision_full_read", "provision_write"),
+}
+"""Hooks a connector must implement, by role."""

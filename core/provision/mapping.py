@@ -1,0 +1,141 @@
+"""Which attributes a sync compares, and the pure functions that compare them.
+
+A resource is reduced to a *projection*: the mapped attributes only, in a canonical form
+(no empty values, multi-valued attributes in a stable order), so that two objects that mean
+the same compare equal whatever order or padding their systems use. Each attribute is then
+digested to 8 bytes, so the engine can keep a million objects' worth of comparisons in a few
+hundred megabytes and still name exactly which attributes changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from scim2_models import Group, PatchOp, PatchOperation, User
+
+EXTERNAL_ID = "externalId"
+
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+USER_ATTRIBUTES: tuple[str, ...] = (
+    "userName",
+    "name",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "active",
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    ENTERPRISE_USER,
+)
+"""Compared by default for users; ``externalId`` always is."""
+
+GROUP_ATTRIBUTES: tuple[str, ...] = ("displayName",)
+"""Compared by default for groups (members are compared separately); ``externalId`` always is."""
+
+DIGEST_SIZE = 8
+_ABSENT = bytes(DIGEST_SIZE)
+_DROPPED_SUBATTRIBUTES = frozenset({"$ref"})
+
+
+def slots(attributes: tuple[str, ...]) -> tuple[str, ...]:
+    """The compared attributes in digest order: ``externalId`` first."""
+    return (EXTERNAL_ID, *(a for a in attributes if a != EXTERNAL_ID))
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with empties removed and lists sorted; ``None`` when nothing is left."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in _DROPPED_SUBATTRIBUTES or (k == "primary" and v is False):
+                continue
+            c = canonical(v)
+            if c is not None:
+                out[k] = c
+        return out or None
+    if isinstance(value, list):
+        items = [c for c in (canonical(v) for v in value) if c is not None]
+        if not items:
+            return None
+        items.sort(key=_dumps)
+        return items
+    if value == "":
+        return None
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def project(resource: User[Any] | Group, attributes: tuple[str, ...]) -> dict[str, Any]:
+    """The canonical values of ``attributes`` (as `slots` orders them) that ``resource`` has."""
+    dumped = resource.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for name in slots(attributes):
+        value = canonical(dumped.get(name))
+        if name == "active" and isinstance(resource, User) and value is None:
+            value = True  # SCIM leaves it to the service; every target we know defaults to true
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def digest(projection: dict[str, Any], attributes: tuple[str, ...]) -> bytes:
+    """One 8-byte digest per slot, concatenated (zeros for an absent attribute)."""
+    parts = []
+    for name in slots(attributes):
+        value = projection.get(name)
+        if value is None:
+            parts.append(_ABSENT)
+        else:
+            parts.append(hashlib.blake2b(_dumps(value).encode(), digest_size=DIGEST_SIZE).digest())
+    return b"".join(parts)
+
+
+def changed_attributes(source: bytes, target: bytes, attributes: tuple[str, ...]) -> list[str]:
+    """The attributes whose digests differ."""
+    if source == target:
+        return []
+    return [
+        name
+        for i, name in enumerate(slots(attributes))
+        if source[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
+        != target[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
+    ]
+
+
+def patch_for(
+    resource: User[Any] | Group, projection: dict[str, Any], changed: list[str]
+) -> PatchOp[Any]:
+    """The minimal PATCH that makes a target hold ``projection`` for the ``changed`` attributes.
+
+    Each changed attribute is replaced whole (multi-valued ones included, which is what SCIM
+    targets apply reliably) or removed when the source no longer has it.
+    """
+    operations = []
+    for name in changed:
+        value = projection.get(name)
+        if value is None:
+            operations.append(PatchOperation[Any](op="remove", path=name))
+        else:
+            operations.append(PatchOperation[Any](op="replace", path=name, value=value))
+    model: Any = PatchOp[type(resource)]  # type: ignore[misc]
+    patch: PatchOp[Any] = model(operations=operations)
+    return patch
+
+
+def rebuild(cls: type[User[Any]] | type[Group], projection: dict[str, Any]) -> User[Any] | Group:
+    """A resource of ``cls`` holding exactly ``projection``."""
+    return cls.model_validate(projection)

@@ -1,0 +1,242 @@
+"""Connector discovery through entry points, and one plugin manager per endpoint.
+
+Every entry point of the group ``provision.connectors`` names a connector class; the built-in
+connectors are registered there exactly like third-party ones. A connector whose import fails
+is reported with its distribution and error, and the others still work.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from pydantic import BaseModel
+
+from provision.contract import Capabilities, Role
+from provision.hookspecs import PROJECT, REQUIRED_HOOKS, ConnectorSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+ENTRY_POINT_GROUP = "provision.connectors"
+
+
+class ConnectorError(Exception):
+    """A connector cannot be found, loaded or used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """A discovered connector: what it is, where it came from, what it can do."""
+
+    name: str
+    cls: type[Any]
+    roles: frozenset[Role]
+    settings_model: type[BaseModel]
+    capabilities: Capabilities
+    distribution: str
+    version: str
+    description: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "roles": sorted(r.value for r in self.roles),
+            "distribution": self.distribution,
+            "version": self.version,
+            "description": self.description,
+            "incremental": self.capabilities.incremental,
+        }
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """An entry point that could not be loaded."""
+
+    name: str
+    distribution: str
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "distribution": self.distribution, "error": self.error}
+
+
+@dataclass
+class Registry:
+    """The connectors found, and the ones that failed to load."""
+
+    connectors: dict[str, ConnectorInfo] = field(default_factory=dict)
+    errors: list[LoadError] = field(default_factory=list)
+
+    def get(self, name: str) -> ConnectorInfo:
+        """The connector called ``name``, or an error that lists the available ones."""
+        if name in self.connectors:
+            return self.connectors[name]
+        for err in self.errors:
+            if err.name == name:
+                raise ConnectorError(
+                    f"connector {name!r} (from {err.distribution}) failed to load: {err.error}"
+                )
+        available = ", ".join(sorted(self.connectors)) or "none"
+        close = difflib.get_close_matches(name, list(self.connectors), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConnectorError(
+            f"no connector named {name!r}.{suggestion} Choose one of: {available}. "
+            "Third-party connectors are found once their package is installed "
+            f"(entry point group {ENTRY_POINT_GROUP!r})."
+        )
+
+
+def _distribution(ep: EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:
+        return "unknown", ""
+    return dist.name, dist.version
+
+
+def inspect_connector(
+    name: str, cls: Any, distribution: str = "", version: str = ""
+) -> ConnectorInfo:
+    """Check that ``cls`` is a usable connector class and describe it."""
+    if not inspect.isclass(cls):
+        raise ConnectorError(f"entry point {name!r} must name a class, not {cls!r}")
+    settings = getattr(cls, "Settings", None)
+    if not (inspect.isclass(settings) and issubclass(settings, BaseModel)):
+        raise ConnectorError(
+            f"connector {name!r}: {cls.__qualname__}.Settings must be a pydantic model"
+        )
+    if settings.model_config.get("extra") != "forbid":
+        raise ConnectorError(
+            f"connector {name!r}: {cls.__qualname__}.Settings must set extra='forbid' "
+            "so that a misspelt key is reported instead of ignored"
+        )
+    try:
+        roles = frozenset(Role(r) for r in getattr(cls, "roles", ()))
+    except ValueError as err:
+        raise ConnectorError(
+            f"connector {name!r}: {err}; roles are 'source' and 'target'"
+        ) from None
+    if not roles:
+        raise ConnectorError(f"connector {name!r}: {cls.__qualname__}.roles is empty")
+    capabilities = getattr(cls, "capabilities", Capabilities())
+    if not isinstance(capabilities, Capabilities):
+        raise ConnectorError(f"connector {name!r}: capabilities must be a Capabilities")
+    doc = inspect.getdoc(cls) or ""
+    return ConnectorInfo(
+        name=name,
+        cls=cls,
+        roles=roles,
+        settings_model=settings,
+        capabilities=capabilities,
+        distribution=distribution,
+        version=version,
+        description=doc.strip().splitlines()[0] if doc.strip() else "",
+    )
+
+
+def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
+    """Load every connector entry point; failures are recorded, not raised."""
+    registry = Registry()
+    origin: dict[str, str] = {}
+    for ep in eps if eps is not None else entry_points(group=ENTRY_POINT_GROUP):
+        dist, version = _distribution(ep)
+        if ep.name in origin:
+            if origin[ep.name] != dist:
+                registry.errors.append(
+                    LoadError(
+                        ep.name,
+                        dist,
+                        f"the name is also registered by {origin[ep.name]}; "
+                        "uninstall one of the two distributions",
+                    )
+                )
+            continue
+        try:
+            info = inspect_connector(ep.name, ep.load(), dist, version)
+        except Exception as err:  # a broken plugin must not break the others
+            registry.errors.append(LoadError(ep.name, dist, f"{type(err).__name__}: {err}"))
+            continue
+        origin[ep.name] = dist
+        registry.connectors[ep.name] = info
+    return registry
+
+
+class Endpoint:
+    """One configured connector instance in a plugin manager of its own.
+
+    ``hook`` calls reach exactly this connector (plus any observer plugins).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        info: ConnectorInfo,
+        connector: object,
+        observers: Iterable[object] = (),
+    ) -> None:
+        self.name = name
+        self.info = info
+        self.connector = connector
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(ConnectorSpec)
+        self.pm.register(self.connector, name=f"connector:{name}")
+        for i, observer in enumerate(observers):
+            self.pm.register(observer, name=f"observer:{name}:{i}")
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as err:
+            raise ConnectorError(f"connector {info.name!r}: {err}") from None
+        for role in ("any", *sorted(r.value for r in info.roles)):
+            for hook in REQUIRED_HOOKS[role]:
+                impls = getattr(self.pm.hook, hook).get_hookimpls()
+                if not any(impl.plugin is self.connector for impl in impls):
+                    why = "every connector" if role == "any" else f"a {role}"
+                    raise ConnectorError(
+                        f"connector {info.name!r} does not implement {hook}, which {why} must"
+                    )
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        info: ConnectorInfo,
+        settings: BaseModel,
+        observers: Iterable[object] = (),
+    ) -> Endpoint:
+        """Instantiate ``info``'s connector with ``settings`` and register it."""
+        try:
+            connector = info.cls(settings)
+        except Exception as err:
+            raise ConnectorError(
+                f"connector {info.name!r} could not start: {type(err).__name__}: {err}"
+            ) from err
+        return cls(name, info, connector, observers)
+
+    @classmethod
+    def wrap(cls, connector: object, name: str | None = None) -> Endpoint:
+        """Register an existing connector instance (tests, notebooks, the conformance kit)."""
+        info = inspect_connector(name or type(connector).__name__.lower(), type(connector))
+        return cls(info.name, info, connector)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def require(self, role: Role) -> None:
+        """Refuse to use this endpoint in a role its connector does not have."""
+        if role not in self.info.roles:
+            roles = ", ".join(sorted(r.value for r in self.info.roles))
+            raise ConnectorError(
+                f"endpoint {self.name!r} (connector {self.info.name!r}) cannot be a "
+                f"{role.value}; it can be: {roles}"
+            )
+
+    def close(self) -> None:
+        """Let the connector release what it holds (sessions, clients), if it cares to."""
+        close = getattr(self.connector, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,475 @@
+"""The connector author's kit: an in-memory connector and contract test suites.
+
+Subclass `SourceContract` or `TargetContract` in your tests, give one fixture, and get the
+suite that every connector shipped with provision passes::
+
+    from provision.testing import SAMPLE, TargetContract
+
+    class TestMyTarget(TargetContract):
+        @pytest.fixture
+        def target(self, my_server):
+            return MyConnector(MyConnector.Settings(url=my_server.url))
+
+A source fixture returns a connector whose source holds `SAMPLE` (seed it however your
+system is seeded); a target fixture returns a connector writing to a fresh target.
+`sync` runs the real engine between two connector instances.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+from scim2_models import Email, Group, GroupMember, Name, PatchOp, PatchOperation, User
+
+from provision import engine
+from provision.config import SyncSettings
+from provision.contract import (
+    Action,
+    Change,
+    Check,
+    Kind,
+    Outcome,
+    RequestStats,
+    Role,
+    Unreadable,
+)
+from provision.hookspecs import hookimpl
+from provision.memory import Directory
+from provision.plugins import Endpoint
+from provision.report import Report
+from provision.state import State
+
+__all__ = [
+    "SAMPLE",
+    "MemoryConnector",
+    "Sample",
+    "SampleUser",
+    "SourceContract",
+    "TargetContract",
+    "sync",
+]
+
+
+@dataclass(frozen=True)
+class SampleUser:
+    user_name: str
+    given_name: str
+    family_name: str
+    email: str
+    active: bool = True
+
+    def to_scim(self, key: str | None = None) -> User[Any]:
+        return User(
+            external_id=key,
+            user_name=self.user_name,
+            name=Name(given_name=self.given_name, family_name=self.family_name),
+            display_name=f"{self.given_name} {self.family_name}",
+            emails=[Email(value=self.email, type="work", primary=True)],
+            active=self.active,
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A small directory every contract test knows: users, and groups by member userName."""
+
+    users: tuple[SampleUser, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def prefixed(self, prefix: str) -> Sample:
+        """The same directory with every name prefixed, to share a target with others."""
+        users = tuple(
+            SampleUser(
+                prefix + u.user_name, u.given_name, u.family_name, f"{prefix}{u.email}", u.active
+            )
+            for u in self.users
+        )
+        groups = {prefix + g: tuple(prefix + m for m in ms) for g, ms in self.groups.items()}
+        return Sample(users, groups)
+
+
+SAMPLE = Sample(
+    users=(
+        SampleUser("ada", "Ada", "Lovelace", "ada@example.org"),
+        SampleUser("grace", "Grace", "Hopper", "grace@example.org"),
+        SampleUser("linus", "Linus", "Torvalds", "linus@example.org", active=False),
+    ),
+    groups={"engineers": ("ada", "grace"), "admins": ("grace",), "alumni": ()},
+)
+"""What a source under `SourceContract` must hold (seed exactly these)."""
+
+
+class MemorySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryConnector:
+    """Users and groups in memory, as source or target; with switches to make it fail."""
+
+    roles = frozenset({Role.SOURCE, Role.TARGET})
+    Settings = MemorySettings
+
+    def __init__(self, settings: MemorySettings | None = None) -> None:
+        self.directory = Directory(where="memory")
+        self.stats = RequestStats()
+        self.fail_read_after: int | None = None
+        """Raise after yielding this many objects (a source that breaks halfway)."""
+        self.fail_keys: set[str] = set()
+        """Changes for these source keys fail."""
+        self.writes: list[Change] = []
+        """Every change received, in order."""
+
+    @classmethod
+    def holding(cls, sample: Sample) -> MemoryConnector:
+        """A source holding ``sample``, keyed by ``key-<userName>`` and group names."""
+        connector = cls()
+        for user in sample.users:
+            connector.add(user.to_scim(f"key-{user.user_name}"))
+        for name, members in sample.groups.items():
+            connector.add(
+                Group(
+                    external_id=name,
+                    display_name=name,
+                    members=[GroupMember(value=f"key-{m}") for m in members] or None,
+                )
+            )
+        return connector
+
+    def add(self, resource: User[Any] | Group) -> str:
+        """Store ``resource`` as is (its ``id`` defaults to its ``external_id``)."""
+        data = resource.model_dump(mode="json")
+        data["id"] = data.get("id") or data.get("externalId") or str(uuid.uuid4())
+        kind = Kind.USER if isinstance(resource, User) else Kind.GROUP
+        self.directory.objects[kind][data["id"]] = data
+        return str(data["id"])
+
+    def remove(self, key: str) -> None:
+        """Remove the object stored under ``key``, and its memberships."""
+        for store in self.directory.objects.values():
+            store.pop(key, None)
+        for group in self.directory.groups.values():
+            members = [m for m in group.get("members") or () if m.get("value") != key]
+            group["members"] = members or None
+
+    @hookimpl
+    def provision_test(self) -> list[Check]:
+        return [Check("memory", True, f"{len(self.directory.users)} users")]
+
+    @hookimpl
+    def provision_full_read(self, role: Role) -> Iterator[User[Any] | Group | Unreadable]:
+        self.stats.count("read")
+        for n, obj in enumerate(self.directory.read(role)):
+            if self.fail_read_after is not None and n >= self.fail_read_after:
+                raise ConnectionError(f"the memory source broke after {n} objects")
+            yield obj
+
+    @hookimpl
+    def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
+        for change in changes:
+            self.writes.append(change)
+            self.stats.count(f"{change.action.value}_{change.kind.value}")
+            if change.key in self.fail_keys:
+                yield Outcome.failed(change, f"{change.key} is set to fail")
+            else:
+                yield self.directory.apply(change)
+
+    @hookimpl
+    def provision_request_stats(self) -> RequestStats:
+        return self.stats
+
+
+def sync(
+    source: object,
+    target: object,
+    state: Path | State,
+    *,
+    dry_run: bool = False,
+    allow_deletes: bool = False,
+    **settings: Any,
+) -> Report:
+    """Run the engine from one connector instance to another; ``settings`` go to [sync]."""
+    own = not isinstance(state, State)
+    store = State(state) if isinstance(state, Path) else state
+    try:
+        return engine.run(
+            Endpoint.wrap(source, "source"),
+            Endpoint.wrap(target, "target"),
+            SyncSettings(**settings),
+            store,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+        )
+    finally:
+        if own:
+            store.close()
+
+
+def _read(connector: object, role: Role) -> list[Any]:
+    return list(
+        Endpoint.wrap(connector).hook.provision_full_read(role=role, attributes=frozenset())
+    )
+
+
+def _by_name(objects: Iterable[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for obj in objects:
+        if isinstance(obj, User):
+            out[obj.user_name or ""] = obj
+        elif isinstance(obj, Group):
+            out["group:" + (obj.display_name or "")] = obj
+    return out
+
+
+def _primary_email(user: User[Any]) -> str | None:
+    for email in user.emails or ():
+        if email.primary:
+            return email.value
+    return None
+
+
+class SourceContract:
+    """What every source must do. Give a ``source`` fixture holding `SAMPLE`."""
+
+    sample: Sample = SAMPLE
+
+    @pytest.fixture
+    def source(self) -> object:
+        raise NotImplementedError("give a `source` fixture: a connector holding SAMPLE")
+
+    def test_checks_pass(self, source: object) -> None:
+        checks = Endpoint.wrap(source).hook.provision_test()
+        assert checks, "provision_test returned no checks"
+        assert all(isinstance(c, Check) for c in checks)
+        failed = [f"{c.name}: {c.message}" for c in checks if not c.ok]
+        assert not failed, failed
+
+    def test_read_yields_scim_objects_only(self, source: object) -> None:
+        objects = _read(source, Role.SOURCE)
+        strays = [o for o in objects if not isinstance(o, User | Group)]
+        assert not strays, f"not users or groups (or unreadable sample objects): {strays}"
+
+    def test_keys_are_unique_and_stable(self, source: object) -> None:
+        first = [(type(o).__name__, o.external_id) for o in _read(source, Role.SOURCE)]
+        second = [(type(o).__name__, o.external_id) for o in _read(source, Role.SOURCE)]
+        assert all(key for _, key in first), "every object needs external_id (its source key)"
+        assert len(set(first)) == len(first), "source keys must be unique"
+        assert sorted(first) == sorted(second), "source keys must not change between reads"
+
+    def test_users_match_the_sample(self, source: object) -> None:
+        users = {
+            k: v
+            for k, v in _by_name(_read(source, Role.SOURCE)).items()
+            if not k.startswith("group:")
+        }
+        assert sorted(users) == sorted(u.user_name for u in self.sample.users)
+        for expected in self.sample.users:
+            user = users[expected.user_name]
+            assert user.name is not None
+            assert (user.name.given_name, user.name.family_name) == (
+                expected.given_name,
+                expected.family_name,
+            )
+            assert _primary_email(user) == expected.email
+            assert user.active is expected.active
+
+    def test_groups_and_members_match_the_sample(self, source: object) -> None:
+        objects = _by_name(_read(source, Role.SOURCE))
+        names = {u.external_id: name for name, u in objects.items() if isinstance(u, User)}
+        groups = {name[6:]: g for name, g in objects.items() if isinstance(g, Group)}
+        assert sorted(groups) == sorted(self.sample.groups)
+        for name, expected in self.sample.groups.items():
+            members = sorted(
+                names.get(m.value, f"unknown key {m.value}") for m in groups[name].members or ()
+            )
+            assert members == sorted(expected), f"members of {name}"
+
+    def test_full_sync_is_complete_then_a_noop(self, source: object, tmp_path: Path) -> None:
+        target = MemoryConnector()
+        first = sync(source, target, tmp_path / "state.db")
+        assert first.status == "succeeded", first.errors
+        assert first.users["created"] == len(self.sample.users)
+        assert first.groups["created"] == len(self.sample.groups)
+        assert first.memberships["added"] == sum(len(m) for m in self.sample.groups.values())
+        second = sync(source, target, tmp_path / "state.db")
+        assert second.status == "succeeded", second.errors
+        assert second.writes == 0, second.as_dict()
+
+
+class TargetContract:
+    """What every target must do. Give a ``target`` fixture: a connector to a fresh target.
+
+    The objects it creates have names unique to each test, so a target that already holds
+    objects (an administrator, say) works too.
+    """
+
+    @pytest.fixture
+    def target(self) -> object:
+        raise NotImplementedError("give a `target` fixture: a connector to a fresh target")
+
+    @pytest.fixture
+    def sample(self) -> Sample:
+        return SAMPLE.prefixed(f"kit{uuid.uuid4().hex[:8]}-")
+
+    @staticmethod
+    def write(target: object, changes: list[Change]) -> list[Outcome]:
+        outcomes = list(Endpoint.wrap(target).hook.provision_write(changes=iter(changes)))
+        assert sorted(id(o.change) for o in outcomes) == sorted(id(c) for c in changes), (
+            "provision_write must yield exactly one outcome per change"
+        )
+        return outcomes
+
+    @staticmethod
+    def read(target: object) -> dict[str, Any]:
+        return _by_name(_read(target, Role.TARGET))
+
+    def create_users(self, target: object, sample: Sample) -> dict[str, str]:
+        changes = [
+            Change(
+                Kind.USER,
+                Action.CREATE,
+                f"key-{u.user_name}",
+                u.user_name,
+                resource=u.to_scim(f"key-{u.user_name}"),
+            )
+            for u in sample.users
+        ]
+        outcomes = self.write(target, changes)
+        failed = [o.error for o in outcomes if not o.ok]
+        assert not failed, failed
+        assert all(o.target_id for o in outcomes), "a successful create must report target_id"
+        return {o.change.label: str(o.target_id) for o in outcomes}
+
+    def test_checks_pass(self, target: object) -> None:
+        checks = Endpoint.wrap(target).hook.provision_test()
+        assert checks
+        assert all(isinstance(c, Check) for c in checks)
+        failed = [f"{c.name}: {c.message}" for c in checks if not c.ok]
+        assert not failed, failed
+
+    def test_created_users_read_back_as_sent(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        held = self.read(target)
+        for expected in sample.users:
+            user = held[expected.user_name]
+            assert user.id == ids[expected.user_name]
+            assert user.external_id == f"key-{expected.user_name}"
+            assert user.name.given_name == expected.given_name
+            assert user.name.family_name == expected.family_name
+            assert _primary_email(user) == expected.email
+            assert user.active is expected.active
+
+    def test_update_applies_the_patch(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        ada = sample.users[0]
+        desired = ada.to_scim(f"key-{ada.user_name}")
+        desired.name = Name(given_name="Augusta", family_name=ada.family_name)
+        desired.id = ids[ada.user_name]
+        patch = PatchOp[User[Any]](
+            operations=[PatchOperation(op="replace", path="name", value=desired.name.model_dump())]
+        )
+        change = Change(
+            Kind.USER,
+            Action.UPDATE,
+            f"key-{ada.user_name}",
+            ada.user_name,
+            ids[ada.user_name],
+            desired,
+            patch,
+        )
+        (outcome,) = self.write(target, [change])
+        assert outcome.ok, outcome.error
+        user = self.read(target)[ada.user_name]
+        assert user.name.given_name == "Augusta"
+        assert _primary_email(user) == ada.email
+
+    def test_deactivate_and_delete_users(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        ada, grace = sample.users[0].user_name, sample.users[1].user_name
+        outcomes = self.write(
+            target,
+            [
+                Change(Kind.USER, Action.DEACTIVATE, f"key-{ada}", ada, ids[ada]),
+                Change(Kind.USER, Action.DELETE, f"key-{grace}", grace, ids[grace]),
+            ],
+        )
+        assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+        held = self.read(target)
+        assert held[ada].active is False
+        assert grace not in held
+
+    def test_groups_and_memberships(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        ada, grace, linus = (u.user_name for u in sample.users)
+        name = next(iter(sample.groups))
+        group = Group(
+            external_id=name, display_name=name, members=[GroupMember(value=ids[ada], type="User")]
+        )
+        (created,) = self.write(
+            target, [Change(Kind.GROUP, Action.CREATE, name, name, resource=group)]
+        )
+        assert created.ok, created.error
+        assert created.target_id, "a successful create must report target_id"
+        gid = created.target_id
+        outcomes = self.write(
+            target,
+            [
+                Change(
+                    Kind.MEMBERSHIP,
+                    Action.ADD_MEMBERS,
+                    name,
+                    name,
+                    gid,
+                    members=(ids[grace], ids[linus]),
+                ),
+                Change(
+                    Kind.MEMBERSHIP, Action.REMOVE_MEMBERS, name, name, gid, members=(ids[ada],)
+                ),
+            ],
+        )
+        assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+        held = self.read(target)["group:" + name]
+        assert held.id == gid
+        assert held.external_id == name
+        assert sorted(m.value for m in held.members or ()) == sorted([ids[grace], ids[linus]])
+        (deleted,) = self.write(target, [Change(Kind.GROUP, Action.DELETE, name, name, gid)])
+        assert deleted.ok, deleted.error
+        assert "group:" + name not in self.read(target)
+
+    def test_a_failed_change_does_not_stop_the_others(self, target: object, sample: Sample) -> None:
+        user = sample.users[0]
+        missing = Change(Kind.USER, Action.DEACTIVATE, "key-gone", "gone", "no-such-id-000")
+        create = Change(
+            Kind.USER,
+            Action.CREATE,
+            f"key-{user.user_name}",
+            user.user_name,
+            resource=user.to_scim(f"key-{user.user_name}"),
+        )
+        bad, good = self.write(target, [missing, create])
+        by_change = {id(o.change): o for o in (bad, good)}
+        assert not by_change[id(missing)].ok
+        assert by_change[id(missing)].error
+        assert by_change[id(create)].ok, by_change[id(create)].error
+        assert user.user_name in self.read(target)
+
+    def test_sync_converges_and_a_second_run_writes_nothing(
+        self, target: object, sample: Sample, tmp_path: Path
+    ) -> None:
+        source = MemoryConnector.holding(sample)
+        state = tmp_path / "state.db"
+        first = sync(source, target, state)
+        assert first.status == "succeeded", first.errors
+        assert first.users["created"] == len(sample.users)
+        second = sync(source, target, state)
+        assert second.status == "succeeded", second.errors
+        assert second.writes == 0, second.as_dict()
+        source.remove(f"key-{sample.users[0].user_name}")
+        third = sync(source, target, state, max_delete_percent=100)
+        assert third.users["deactivated"] == 1, third.as_dict()
+        assert self.read(target)[sample.users[0].user_name].active is False
