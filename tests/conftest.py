@@ -21,7 +21,9 @@ class Cli:
         self.cwd = cwd
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISION_")}
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "provision", *args],
             cwd=self.cwd,

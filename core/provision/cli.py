@@ -6,15 +6,18 @@ error, 3 partial (some objects failed).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBar
 from rich.table import Table
@@ -26,11 +29,21 @@ from provision.state import StateError
 
 if TYPE_CHECKING:
     from provision.config import Config
+    from provision.contract import Check
     from provision.engine import Plan
     from provision.report import Report
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup is off: names and messages come from the operator's data. `_say` styles a prefix.
+out = Console(highlight=False, markup=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+for _console in (out, err):
+    if not _console.is_terminal:
+        _console.width = 160  # logs and pipes: no wrapping at 80 columns
+
+
+def _say(console: Console, style: str, prefix: str, text: str) -> None:
+    """``prefix`` in ``style``, then ``text`` printed verbatim."""
+    console.print(f"[{style}]{escape(prefix)}[/]{escape(text)}", markup=True)
 
 
 class Context:
@@ -43,7 +56,7 @@ class Context:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    _say(err, "bold red", "error: ", message)
     sys.exit(code)
 
 
@@ -97,7 +110,7 @@ def connectors(as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(found))
         return
-    table = Table("name", "roles", "distribution", "description", box=None)
+    table = Table("name", "roles", "distribution", "description", box=None, padding=(0, 1))
     for c in found["connectors"]:
         table.add_row(
             c["name"],
@@ -107,10 +120,11 @@ def connectors(as_json: bool) -> None:
         )
     out.print(table)
     for e in found["errors"]:
-        err.print(
-            f"[yellow]connector {e['name']!r} from {e['distribution']} failed to load:"
-            f"[/] {e['error']}",
-            markup=True,
+        _say(
+            err,
+            "yellow",
+            f"connector {e['name']!r} from {e['distribution']} failed to load: ",
+            e["error"],
         )
 
 
@@ -125,14 +139,18 @@ def test(ctx: Context, name: str, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps([dataclasses.asdict(c) for c in checks]))
     else:
-        for c in checks:
-            mark = "[green]ok  [/]" if c.ok else "[red]FAIL[/]"
-            out.print(f"{mark} {c.name}: {c.message}", markup=True)
-            if not c.ok and c.hint:
-                out.print(f"     [yellow]fix:[/] {c.hint}", markup=True)
-        if not checks:
-            out.print("the connector reported no checks")
+        _print_checks(checks)
     sys.exit(0 if checks and all(c.ok for c in checks) else 1)
+
+
+def _print_checks(checks: list[Check]) -> None:
+    for c in checks:
+        prefix = "ok   " if c.ok else "FAIL "
+        _say(out, "green" if c.ok else "red", prefix, f"{c.name}: {c.message}")
+        if not c.ok and c.hint:
+            _say(out, "yellow", "     fix: ", c.hint)
+    if not checks:
+        out.print("the connector reported no checks")
 
 
 def _pair(pair: str, second: str | None) -> tuple[str, str]:
@@ -235,7 +253,11 @@ def _sync(
         )
     data = report.as_dict()
     if report_file is not None:
-        report_file.write_text(json.dumps(data, indent=2) + "\n")
+        try:
+            report_file.parent.mkdir(parents=True, exist_ok=True)
+            report_file.write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as error:
+            err.print(f"cannot write the report to {report_file}: {error.strerror}")
     if as_json:
         out.print_json(json.dumps(data))
     else:
@@ -244,63 +266,42 @@ def _sync(
 
 
 def _print_plan(plan: Plan, show: int) -> None:
-    marks = {
-        "create": "[green]+[/]",
-        "update": "[yellow]~[/]",
-        "deactivate": "[red]-[/]",
-        "delete": "[red]x[/]",
-        "add_members": "[cyan]*[/]",
+    styles = {
+        "create": ("green", "+ "),
+        "update": ("yellow", "~ "),
+        "deactivate": ("red", "- "),
+        "delete": ("red", "x "),
+        "add_members": ("cyan", "* "),
     }
-    shown = 0
     total = 0
     for item in plan.changes():
         total += 1
-        if shown < show:
-            out.print(f"{marks.get(item.action.value, ' ')} {item.describe()}", markup=True)
-            shown += 1
-    if total > shown:
-        out.print(f"… and {total - shown} more (use --show N or --json)")
+        if total <= show:
+            _say(out, *styles[item.action.value], item.describe())
+    if total > show:
+        out.print(f"… and {total - show} more (use --show N or --json)")
     if total == 0:
         out.print("no changes: the target matches the source")
 
 
+USER_COLUMNS = ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
+
+
 def print_report(report: Report) -> None:
     """The report as a readable table."""
-    verb = "plan" if report.dry_run else "run"
     colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
-    out.print(
-        f"{verb} {report.source} -> {report.target}: [bold {colour}]{report.status}[/] "
-        f"in {report.duration_s:.1f}s",
-        markup=True,
+    verb = "plan" if report.dry_run else "run"
+    _say(
+        out,
+        f"bold {colour}",
+        report.status,
+        f" {verb} {report.source} -> {report.target} in {report.duration_s:.1f}s",
     )
     if report.reason:
         out.print(f"  {report.reason}")
-    table = Table(
-        "",
-        "read",
-        "created",
-        "updated",
-        "deactivated",
-        "deleted",
-        "unchanged",
-        "failed",
-        box=None,
-        title=None,
-    )
-    table.add_row(
-        "users",
-        *(
-            str(report.users[k])
-            for k in ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
-        ),
-    )
-    table.add_row(
-        "groups",
-        *(
-            str(report.groups.get(k, ""))
-            for k in ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
-        ),
-    )
+    table = Table("", *USER_COLUMNS, box=None, padding=(0, 1))
+    table.add_row("users", *(str(report.users[k]) for k in USER_COLUMNS))
+    table.add_row("groups", *(str(report.groups.get(k, "")) for k in USER_COLUMNS))
     m = report.memberships
     table.add_row(
         "memberships",
@@ -321,7 +322,7 @@ def print_report(report: Report) -> None:
             + (f" (throttled {throttled})" if throttled else "")
         )
     for e in report.errors[:20]:
-        out.print(f"  [red]{e.kind} {e.key}[/] ({e.action}): {e.message}", markup=True)
+        _say(out, "red", f"  {e.kind} {e.key}", f" ({e.action}): {e.message}")
     if len(report.errors) > 20:
         out.print(f"  … and {len(report.errors) - 20} more errors (see --report FILE)")
 
@@ -342,32 +343,92 @@ def runs(ctx: Context, limit: int, as_json: bool) -> None:
         return
     table = Table(
         "id",
-        "started",
+        "started (UTC)",
         "pair",
-        "kind",
         "status",
-        "users +/~/-",
-        "groups +/~/-",
-        "members +/-",
+        "users",
+        "groups",
+        "members",
         "failed",
-        "duration",
+        "time",
         box=None,
+        padding=(0, 1),
     )
     for r in rows:
         u, g, m = r.report["users"], r.report["groups"], r.report["memberships"]
         table.add_row(
             str(r.id),
-            r.started_at,
+            r.started_at[:16].replace("T", " "),
             r.pair,
-            "plan" if r.dry_run else "run",
-            r.status,
-            f"{u['created']}/{u['updated']}/{u['deactivated'] + u['deleted']}",
-            f"{g['created']}/{g['updated']}/{g['deleted']}",
-            f"{m['added']}/{m['removed']}",
+            f"{r.status}{' (plan)' if r.dry_run else ''}",
+            f"+{u['created']} ~{u['updated']} -{u['deactivated'] + u['deleted']}",
+            f"+{g['created']} ~{g['updated']} -{g['deleted']}",
+            f"+{m['added']} -{m['removed']}",
             str(u["failed"] + g["failed"] + m["failed"]),
             f"{r.duration_s:.1f}s",
         )
     out.print(table)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the demo's files here (default: a temporary directory, removed after).",
+)
+@click.option(
+    "--users",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=10),
+    help="Users in the sample pool.",
+)
+@click.pass_obj
+def demo(ctx: Context, workdir: Path | None, users: int) -> None:
+    """Show a whole sync on sample data: test, plan, run, change, run, no-op."""
+    from provision import demo as sample
+
+    keep = workdir is not None
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provision-")))
+        path = sample.prepare(workdir.resolve(), users)
+        config = load(path, env={})
+        _heading(f"The configuration ({path})")
+        out.print(path.read_text().rstrip())
+        for name in ("pool", "domain"):
+            _heading(f"provision test {name}")
+            _print_checks(api.connectivity(config, name))
+        _heading("provision plan 'pool->domain'")
+        plan_report = api.sync(
+            config, "pool", "domain", dry_run=True, on_plan=lambda plan: _print_plan(plan, 8)
+        )
+        print_report(plan_report)
+        for title, step in (
+            ("provision run 'pool->domain'", None),
+            ("Changes in the pool, then run again", sample.change_pool),
+            ("A third run: nothing to do", None),
+        ):
+            _heading(title)
+            if step is not None:
+                for line in step(workdir):
+                    out.print(f"  {line}")
+            progress = BarProgress() if err.is_terminal else LineProgress()
+            with progress:
+                report = api.sync(config, "pool", "domain", progress=progress)
+            print_report(report)
+            if report.status != "succeeded":
+                sys.exit(report.exit_code)
+        if keep:
+            out.print(
+                f"\nThe demo's files are in {workdir}: try `provision -c "
+                f"{workdir / 'provision.toml'} runs`."
+            )
+
+
+def _heading(text: str) -> None:
+    _say(out, "bold", f"\n== {text}", "")
 
 
 class BarProgress:

@@ -258,4 +258,15 @@ def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any
     except ConnectorError as err:
         raise ConfigError(f"{config.where}: [{name}]: {err}") from None
     values = _coerce_env_lists(info.settings_model, endpoint.values)
-    return info, validate(info.settings_model, values, config.where, name)
+    settings = validate(info.settings_model, values, config.where, name)
+    return info, _anchor_paths(settings, config.base_dir)
+
+
+def _anchor_paths(settings: BaseModel, base: Path) -> BaseModel:
+    """Relative paths in settings are relative to the configuration file, not the cwd."""
+    update = {
+        name: base / value.expanduser()
+        for name, value in settings
+        if isinstance(value, Path) and not value.expanduser().is_absolute()
+    }
+    return settings.model_copy(update=update) if update else settings

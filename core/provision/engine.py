@@ -459,7 +459,9 @@ class Sync:
         created = {p.key for p in plan.groups if p.action is Action.CREATE}
         for s in source.groups.values():
             unknown = [
-                m for m in s.members if m not in source.users and (Kind.USER, m) not in source.present
+                m
+                for m in s.members
+                if m not in source.users and (Kind.USER, m) not in source.present
             ]
             if unknown:
                 self.report.error(

@@ -15,8 +15,7 @@ from provision.testing import SAMPLE, MemoryConnector, Sample, SampleUser, sync
 
 TEN = Sample(
     users=tuple(
-        SampleUser(f"user{i}", f"Given{i}", f"Family{i}", f"user{i}@example.org")
-        for i in range(10)
+        SampleUser(f"user{i}", f"Given{i}", f"Family{i}", f"user{i}@example.org") for i in range(10)
     ),
     groups={"staff": tuple(f"user{i}" for i in range(10)), "admins": ("user0", "user1")},
 )
@@ -43,8 +42,15 @@ def test_first_run_creates_users_groups_and_memberships(state: Path) -> None:
     source, target = MemoryConnector.holding(TEN), MemoryConnector()
     report = sync(source, target, state)
     assert report.status == "succeeded"
-    assert report.users == {"read": 10, "created": 10, "updated": 0, "deactivated": 0,
-                            "deleted": 0, "unchanged": 0, "failed": 0}
+    assert report.users == {
+        "read": 10,
+        "created": 10,
+        "updated": 0,
+        "deactivated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "failed": 0,
+    }
     assert report.groups["created"] == 2
     assert report.memberships["added"] == 12
     assert held_members(target, "admins") == {"user0", "user1"}
@@ -72,6 +78,7 @@ def test_changes_are_applied_in_dependency_order(state: Path) -> None:
     source.add(Group(external_id="ops", display_name="ops", members=[GroupMember(value="key-new")]))
     target.writes.clear()
     sync(source, target, state, max_delete_percent=100)
+
     def phase(kind: str, action: str) -> int:
         if action in ("deactivate", "delete"):
             return 3
@@ -101,8 +108,16 @@ def test_an_update_patches_only_the_changed_attributes(state: Path) -> None:
 
 def test_attribute_order_and_empty_values_are_not_changes(state: Path) -> None:
     source = MemoryConnector()
-    source.add(User(external_id="k", user_name="k", emails=[
-        Email(value="a@example.org", type="work", primary=True), Email(value="b@example.org")]))
+    source.add(
+        User(
+            external_id="k",
+            user_name="k",
+            emails=[
+                Email(value="a@example.org", type="work", primary=True),
+                Email(value="b@example.org"),
+            ],
+        )
+    )
     target = MemoryConnector()
     sync(source, target, state)
     (held,) = target.directory.users.values()
@@ -433,8 +448,14 @@ def test_the_plan_lists_every_change_before_writing(state: Path) -> None:
     from provision.plugins import Endpoint
 
     with State(state) as s:
-        run(Endpoint.wrap(source, "source"), Endpoint.wrap(target, "target"), SyncSettings(),
-            s, dry_run=True, on_plan=seen.append)
+        run(
+            Endpoint.wrap(source, "source"),
+            Endpoint.wrap(target, "target"),
+            SyncSettings(),
+            s,
+            dry_run=True,
+            on_plan=seen.append,
+        )
     (plan,) = seen
     described = [p.describe() for p in plan.changes()]
     assert "update user user0 (title)" in described
@@ -456,14 +477,32 @@ def test_group_attributes_and_user_attributes_are_configurable(state: Path) -> N
 
 def test_report_has_every_documented_key(state: Path) -> None:
     report = sync(MemoryConnector.holding(SAMPLE), MemoryConnector(), state).as_dict()
-    assert set(report) >= {"source", "target", "mode", "dry_run", "status", "started_at",
-                           "duration_s", "users", "groups", "memberships", "requests",
-                           "throttled", "errors"}
+    assert set(report) >= {
+        "source",
+        "target",
+        "mode",
+        "dry_run",
+        "status",
+        "started_at",
+        "duration_s",
+        "users",
+        "groups",
+        "memberships",
+        "requests",
+        "throttled",
+        "errors",
+    }
     assert report["mode"] == "full"
-    assert set(report["users"]) == {"read", "created", "updated", "deactivated", "deleted",
-                                    "unchanged", "failed"}
-    assert set(report["groups"]) == {"read", "created", "updated", "deleted", "unchanged",
-                                     "failed"}
+    assert set(report["users"]) == {
+        "read",
+        "created",
+        "updated",
+        "deactivated",
+        "deleted",
+        "unchanged",
+        "failed",
+    }
+    assert set(report["groups"]) == {"read", "created", "updated", "deleted", "unchanged", "failed"}
     assert set(report["memberships"]) == {"read", "added", "removed", "unchanged", "failed"}
     assert report["requests"]["target"]["create_user"] == 3
     assert report["throttled"] == {"source": 0, "target": 0}
@@ -472,8 +511,36 @@ def test_report_has_every_documented_key(state: Path) -> None:
 def test_names_with_quotes_and_unicode_sync_like_any_other(state: Path) -> None:
     source = MemoryConnector()
     for i, name in enumerate(['x" or userName pr or "', "back\\slash", "שלום", "🙂 emoji"]):
-        source.add(User(external_id=f"k{i}", user_name=name,
-                        name=Name(family_name=name * 3)))
+        source.add(User(external_id=f"k{i}", user_name=name, name=Name(family_name=name * 3)))
     target = MemoryConnector()
     assert sync(source, target, state).users["created"] == 4
     assert sync(source, target, state).writes == 0
+
+
+def test_request_stats_come_from_the_optional_provision_request_stats_hook(state: Path) -> None:
+    class Silent:
+        """A target without provision_request_stats."""
+
+        roles = MemoryConnector.roles
+        Settings = MemoryConnector.Settings
+
+        def __init__(self) -> None:
+            self.inner = MemoryConnector()
+
+        @hookimpl
+        def provision_test(self) -> Any:
+            return self.inner.provision_test()
+
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            return self.inner.provision_full_read(role)
+
+        @hookimpl
+        def provision_write(self, changes: Any) -> Any:
+            return self.inner.provision_write(changes)
+
+    source = MemoryConnector.holding(SAMPLE)
+    report = sync(source, Silent(), state)
+    assert report.status == "succeeded"
+    assert report.requests == {"source": {"read": 1}}
+    assert "target" not in report.throttled

@@ -61,7 +61,9 @@ class CsvSource:
                     active=row.get("active", "true").strip().lower() != "false",
                 )
             except ValidationError as err:
-                yield Unreadable(Kind.USER, row.get("id", "?"), f"row {row}: {err.errors()[0]['msg']}")
+                yield Unreadable(
+                    Kind.USER, row.get("id", "?"), f"row {row}: {err.errors()[0]['msg']}"
+                )
                 continue
             for name in filter(None, (g.strip() for g in row.get("groups", "").split(";"))):
                 groups.setdefault(name, []).append(row["id"])

@@ -1,0 +1,239 @@
+"""The ``provision`` command as an operator uses it: a subprocess between two files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provision.testing import MemoryConnector, Sample, SampleUser
+from tests.conftest import Cli
+
+CONFIG = """\
+[src]
+connector = "file"
+path = "src.json"
+
+[dst]
+connector = "file"
+path = "dst.json"
+"""
+
+PEOPLE = Sample(
+    users=tuple(
+        SampleUser(f"person{i}", f"Given{i}", f"Family{i}", f"person{i}@example.org")
+        for i in range(12)
+    ),
+    groups={"everyone": tuple(f"person{i}" for i in range(12)), "leads": ("person0", "person1")},
+)
+
+
+@pytest.fixture
+def files(cli: Cli) -> Cli:
+    (cli.cwd / "provision.toml").write_text(CONFIG)
+    write(cli.cwd / "src.json", MemoryConnector.holding(PEOPLE).directory.dump())
+    return cli
+
+
+def write(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1))
+
+
+def users(path: Path) -> dict[str, dict[str, Any]]:
+    return {u["userName"]: u for u in json.loads(path.read_text())["Users"]}
+
+
+def test_the_first_run_creates_and_the_second_writes_nothing(files: Cli) -> None:
+    code, first = files.json("run", "src->dst")
+    assert code == 0
+    assert first["status"] == "succeeded"
+    assert (first["users"]["created"], first["groups"]["created"]) == (12, 2)
+    assert first["memberships"]["added"] == 14
+    before = (files.cwd / "dst.json").stat().st_mtime_ns
+    code, second = files.json("run", "src->dst")
+    assert code == 0
+    assert sum(second["users"][k] for k in ("created", "updated", "deactivated", "deleted")) == 0
+    assert second["users"]["unchanged"] == 12
+    assert second["requests"]["dst"].get("write_file", 0) == 0
+    assert (files.cwd / "dst.json").stat().st_mtime_ns == before
+
+
+def test_a_user_removed_from_the_source_is_deactivated_in_the_target(files: Cli) -> None:
+    files("run", "src->dst")
+    source = json.loads((files.cwd / "src.json").read_text())
+    source["Users"] = [u for u in source["Users"] if u["userName"] != "person3"]
+    for group in source["Groups"]:
+        group["members"] = [m for m in group["members"] if m["value"] != "key-person3"]
+    write(files.cwd / "src.json", source)
+    code, report = files.json("run", "src->dst")
+    assert code == 0
+    assert report["users"]["deactivated"] == 1
+    assert users(files.cwd / "dst.json")["person3"]["active"] is False
+
+
+def test_a_target_user_with_no_link_is_untouched(files: Cli) -> None:
+    files("run", "src->dst")
+    target = json.loads((files.cwd / "dst.json").read_text())
+    target["Users"].append({"id": "by-hand", "userName": "admin", "title": "kept as is"})
+    write(files.cwd / "dst.json", target)
+    code, report = files.json("run", "src->dst")
+    assert code == 0
+    assert report["users"]["deactivated"] == 0
+    assert users(files.cwd / "dst.json")["admin"] == {
+        "id": "by-hand",
+        "userName": "admin",
+        "title": "kept as is",
+    }
+
+
+def test_the_guard_stops_a_mass_deactivation_and_names_the_flag(files: Cli) -> None:
+    files("run", "src->dst")
+    write(files.cwd / "src.json", {"Users": [], "Groups": []})
+    before = (files.cwd / "dst.json").read_bytes()
+    code, report = files.json("run", "src->dst")
+    assert code == 1
+    assert report["status"] == "aborted"
+    assert "--allow-deletes" in report["reason"]
+    assert (files.cwd / "dst.json").read_bytes() == before
+    code, report = files.json("run", "src->dst", "--allow-deletes")
+    assert code == 0
+    assert report["users"]["deactivated"] == 12
+
+
+def test_plan_shows_the_changes_and_writes_nothing(files: Cli) -> None:
+    result = files("plan", "src->dst")
+    assert result.returncode == 0, result.stderr
+    assert "create user person0" in result.stdout
+    assert "create group leads" in result.stdout
+    assert not (files.cwd / "dst.json").exists()
+
+
+def test_the_pair_may_be_two_words_and_the_report_a_file(files: Cli) -> None:
+    result = files("run", "src", "dst", "--report", "out/report.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((files.cwd / "out" / "report.json").read_text())
+    assert report["source"] == "src"
+    assert report["target"] == "dst"
+    assert report["mode"] == "full"
+    assert report["dry_run"] is False
+
+
+def test_an_unquoted_arrow_is_explained(files: Cli) -> None:
+    result = files("run", "src-")
+    assert result.returncode == 2
+    assert "Quote it" in result.stderr
+    assert "provision run 'cognito->oci'" in result.stderr
+
+
+def test_incremental_is_refused_with_the_reason(files: Cli) -> None:
+    result = files("run", "src->dst", "--incremental")
+    assert result.returncode == 2
+    assert "cannot sync incrementally" in result.stderr
+    assert "only supports full reads" in result.stderr
+    assert not (files.cwd / "dst.json").exists()
+
+
+def test_a_configuration_mistake_exits_2_without_a_traceback(files: Cli) -> None:
+    (files.cwd / "provision.toml").write_text(CONFIG + "\n[sync]\nmax_delets = 3\n")
+    result = files("run", "src->dst")
+    assert result.returncode == 2
+    assert "provision.toml: [sync] unknown key 'max_delets'. Did you mean 'max_deletes'?" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    debug = files("--debug", "run", "src->dst")
+    assert "Traceback" in debug.stderr
+
+
+def test_a_missing_configuration_file_is_named(cli: Cli) -> None:
+    result = cli("-c", "nowhere.toml", "run", "a->b")
+    assert result.returncode == 2
+    assert "nowhere.toml: no such configuration file" in result.stderr
+
+
+def test_an_unknown_endpoint_is_named_with_the_known_ones(files: Cli) -> None:
+    result = files("run", "src->dts")
+    assert result.returncode == 2
+    assert "no endpoint named 'dts'. Did you mean 'dst'?" in result.stderr
+
+
+def test_test_prints_each_check_and_exits_1_on_failure(files: Cli) -> None:
+    ok = files("test", "src")
+    assert ok.returncode == 0
+    assert "ok" in ok.stdout
+    assert "file readable" in ok.stdout
+    (files.cwd / "src.json").write_text("{broken")
+    bad = files("test", "src")
+    assert bad.returncode == 1
+    assert "FAIL file readable" in bad.stdout
+    assert "fix:" in bad.stdout
+
+
+def test_a_source_that_cannot_be_read_aborts_and_writes_nothing(files: Cli) -> None:
+    (files.cwd / "src.json").write_text("{broken")
+    code, report = files.json("run", "src->dst")
+    assert code == 1
+    assert report["status"] == "aborted"
+    assert "not valid JSON" in report["reason"]
+    assert "Nothing was written" in report["reason"]
+    assert not (files.cwd / "dst.json").exists()
+
+
+def test_partial_runs_exit_3(files: Cli) -> None:
+    source = json.loads((files.cwd / "src.json").read_text())
+    source["Users"].append({"id": "dup", "userName": "PERSON0"})  # a name clash
+    write(files.cwd / "src.json", source)
+    code, report = files.json("run", "src->dst")
+    assert code == 3
+    assert report["status"] == "partial"
+    assert report["errors"][0]["key"] == "dup"
+
+
+def test_runs_lists_past_runs(files: Cli) -> None:
+    files("plan", "src->dst")
+    files("run", "src->dst")
+    result = files("runs")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert "src->dst" in lines[1]
+    assert "succeeded" in lines[1]
+    assert "(plan)" not in lines[1]
+    assert "+12 ~0 -0" in lines[1]
+    assert "succeeded (plan)" in lines[2]
+    code, history = files.json("runs")
+    assert code == 0
+    assert [r["dry_run"] for r in history] == [False, True]
+
+
+def test_a_second_run_on_the_same_state_is_refused(files: Cli) -> None:
+    from provision.state import State
+
+    with State(files.cwd / "provision-state.db") as state:
+        state.lock("elsewhere")
+        result = files("run", "src->dst")
+    assert result.returncode == 1
+    assert "another run is using state file" in result.stderr
+    assert "elsewhere" in result.stderr
+
+
+def test_connectors_lists_the_built_in_file_connector(cli: Cli) -> None:
+    code, found = cli.json("connectors")
+    assert code == 0
+    (file,) = [c for c in found["connectors"] if c["name"] == "file"]
+    assert file["roles"] == ["source", "target"]
+    assert file["distribution"] == "provision"
+
+
+def test_settings_come_from_the_environment(cli: Cli) -> None:
+    write(cli.cwd / "people.json", MemoryConnector.holding(PEOPLE).directory.dump())
+    env = {
+        "PROVISION_FILE_PATH": "people.json",
+        "PROVISION_COPY_CONNECTOR": "file",
+        "PROVISION_COPY_PATH": "copy.json",
+    }
+    (cli.cwd / "provision.toml").write_text("[copy]\n")
+    result = cli("run", "file->copy", env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(users(cli.cwd / "copy.json")) == 12
