@@ -94,12 +94,24 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
       provision plan 'cognito->oci'    show what a run would change
       provision run 'cognito->oci'     make the target match the source
     """
+    _configure_logging(debug)
+    ctx.obj = Context(config_path, debug)
+
+
+def _configure_logging(debug: bool) -> None:
+    """--debug turns on provision's own loggers (core and connectors) only.
+
+    Third-party libraries stay at WARNING: botocore's and httpx's debug logs print request
+    headers and response bodies, which carry tokens and temporary credentials.
+    """
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = Context(config_path, debug)
+    if debug:
+        for name in ("provision", *(f"provision_{c}" for c in discover().connectors)):
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 @cli.command()

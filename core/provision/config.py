@@ -89,6 +89,20 @@ class SyncSettings(BaseModel):
             raise ValueError("attribute names must not be empty")
         return value
 
+    @field_validator("user_attributes")
+    @classmethod
+    def _user_name_is_synced(cls, value: list[str]) -> list[str]:
+        if "userName" not in value:
+            raise ValueError("must include 'userName' (every target user needs one)")
+        return value
+
+    @field_validator("group_attributes")
+    @classmethod
+    def _display_name_is_synced(cls, value: list[str]) -> list[str]:
+        if "displayName" not in value:
+            raise ValueError("must include 'displayName' (every target group needs one)")
+        return value
+
 
 @dataclass
 class EndpointConfig:
@@ -97,6 +111,8 @@ class EndpointConfig:
     name: str
     connector: str
     values: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
+    """Keys set from the environment, and their variables."""
 
 
 @dataclass
@@ -148,8 +164,24 @@ def _split_list(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", value) if part.strip()]
 
 
-def validate(model: type[BaseModel], values: dict[str, Any], where: str, table: str) -> Any:
-    """``model`` built from ``values``, or a `ConfigError` naming each bad key."""
+def validate(
+    model: type[BaseModel],
+    values: dict[str, Any],
+    where: str,
+    table: str,
+    from_env: Mapping[str, str] | None = None,
+) -> Any:
+    """``model`` built from ``values``, or a `ConfigError` naming each bad key.
+
+    ``from_env`` maps the keys that came from the environment to their variables: their
+    list values are split on commas and newlines, and a mistake names the variable.
+    """
+    from_env = from_env or {}
+    values = dict(values)
+    for key in from_env:
+        info = model.model_fields.get(key)
+        if info is not None and isinstance(values.get(key), str) and _is_list(info.annotation):
+            values[key] = _split_list(values[key])
     try:
         return model.model_validate(values)
     except ValidationError as err:
@@ -157,15 +189,17 @@ def validate(model: type[BaseModel], values: dict[str, Any], where: str, table: 
         known = list(model.model_fields)
         for error in err.errors():
             key = ".".join(str(p) for p in error["loc"]) or "(table)"
+            top = str(error["loc"][0]) if error["loc"] else ""
+            named = f"key {key!r}" + (f" (from {from_env[top]})" if top in from_env else "")
             if error["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(str(error["loc"][0]), known, n=1)
+                close = difflib.get_close_matches(top, known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                problems.append(f"unknown key {key!r}.{hint} Known keys: {', '.join(known)}")
+                problems.append(f"unknown {named}.{hint} Known keys: {', '.join(known)}")
             elif error["type"] == "missing":
                 env = f"{ENV_PREFIX}{_env_key(table)}_{_env_key(key)}"
                 problems.append(f"missing required key {key!r} (or set {env})")
             else:
-                problems.append(f"key {key!r}: {error['msg']}")
+                problems.append(f"{named}: {error['msg']}")
         raise ConfigError(
             "\n".join(f"{where}: [{table}] {problem}" for problem in problems)
         ) from None
@@ -175,27 +209,25 @@ def _apply_env(
     tables: dict[str, dict[str, Any]],
     env: Mapping[str, str],
     known_connectors: set[str],
-) -> None:
-    """Overlay ``PROVISION_<TABLE>_<KEY>`` variables, longest table name first."""
+) -> dict[str, dict[str, str]]:
+    """Overlay ``PROVISION_<TABLE>_<KEY>`` variables, longest table name first.
+
+    Returns, per table, the keys set from the environment and their variables.
+    """
     names = set(tables) | known_connectors | {SYNC_TABLE}
     by_prefix = sorted(((_env_key(n) + "_", n) for n in names), key=lambda p: -len(p[0]))
+    origins: dict[str, dict[str, str]] = {}
     for var, value in env.items():
         if not var.startswith(ENV_PREFIX):
             continue
         rest = var[len(ENV_PREFIX) :]
         for prefix, table in by_prefix:
             if rest.startswith(prefix) and len(rest) > len(prefix):
-                tables.setdefault(table, {})[rest[len(prefix) :].lower()] = value
+                key = rest[len(prefix) :].lower()
+                tables.setdefault(table, {})[key] = value
+                origins.setdefault(table, {})[key] = var
                 break
-
-
-def _coerce_env_lists(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for key, value in values.items():
-        info = model.model_fields.get(key)
-        if info is not None and isinstance(value, str) and _is_list(info.annotation):
-            out[key] = _split_list(value)
-    return out
+    return origins
 
 
 def load(
@@ -220,6 +252,10 @@ def load(
                 raw = tomllib.load(fh)
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{file}: not valid TOML: {err}") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{file}: not valid TOML: byte {err.start} is not UTF-8; save the file as UTF-8"
+            ) from None
         except OSError as err:
             raise ConfigError(f"{file}: cannot be read: {err.strerror}") from None
         for name, table in raw.items():
@@ -231,25 +267,33 @@ def load(
             tables[name] = dict(table)
     elif explicit:
         raise ConfigError(f"{file}: no such configuration file")
-    _apply_env(tables, env, known_connectors or set())
+    origins = _apply_env(tables, env, known_connectors or set())
     if not tables:
-        raise ConfigError(
-            f"no configuration: {file} does not exist and no {ENV_PREFIX}* variables are set. "
-            "Create provision.toml or pass -c FILE (see README.md, 'Configuration')."
+        start = (
+            "Add one table per endpoint (see README.md, 'Configuration'), or set "
+            f"{ENV_PREFIX}<TABLE>_<KEY> variables for a known connector."
         )
-    where = str(resolved or file)
-    sync_values = _coerce_env_lists(SyncSettings, tables.pop(SYNC_TABLE, {}))
-    config = Config(path=resolved, sync=validate(SyncSettings, sync_values, where, SYNC_TABLE))
+        if resolved:
+            raise ConfigError(f"{resolved}: defines no endpoint. {start}")
+        raise ConfigError(f"no configuration: {file} does not exist. {start} Or pass -c FILE.")
+    config = Config(path=resolved)
+    config.sync = validate(
+        SyncSettings,
+        tables.pop(SYNC_TABLE, {}),
+        config.where,
+        SYNC_TABLE,
+        origins.get(SYNC_TABLE),
+    )
     for name, values in tables.items():
         connector = values.pop("connector", name)
         if not isinstance(connector, str):
-            raise ConfigError(f"{where}: [{name}] key 'connector' must be a string")
-        config.endpoints[name] = EndpointConfig(name, connector, values)
+            raise ConfigError(f"{config.where}: [{name}] key 'connector' must be a string")
+        config.endpoints[name] = EndpointConfig(name, connector, values, origins.get(name, {}))
     return config
 
 
 def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any, Any]:
-    """The connector and validated settings of endpoint ``name`` (environment lists split)."""
+    """The connector and validated settings of endpoint ``name``."""
     from provision.plugins import ConnectorError
 
     endpoint = config.endpoint(name)
@@ -257,8 +301,7 @@ def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any
         info = registry.get(endpoint.connector)
     except ConnectorError as err:
         raise ConfigError(f"{config.where}: [{name}]: {err}") from None
-    values = _coerce_env_lists(info.settings_model, endpoint.values)
-    settings = validate(info.settings_model, values, config.where, name)
+    settings = validate(info.settings_model, endpoint.values, config.where, name, endpoint.env)
     return info, _anchor_paths(settings, config.base_dir)
 
 

@@ -276,23 +276,37 @@ class Sync:
                 snapshot.present.add((kind, key))
             return
         attributes = self.attributes(kind)
-        projection = mapping.project(obj, attributes)
+        try:
+            projection = mapping.project(obj, attributes)
+            digest = mapping.digest(projection, attributes)
+            if role is Role.SOURCE:
+                self.spool.put(kind, key, type(obj), projection)
+        except Exception as err:  # one object the engine cannot reduce stops no other
+            log.debug("cannot reduce %s %s", kind.value, key, exc_info=True)
+            side = "source" if role is Role.SOURCE else "target"
+            self.report.error(
+                kind,
+                key,
+                "read",
+                f"{side} {kind.value} {label!r} cannot be "
+                f"compared ({type(err).__name__}: {err}); fix its attributes",
+            )
+            snapshot.present.add((kind, key))
+            return
         members: tuple[str, ...] = ()
         if isinstance(obj, Group):
             members = tuple(dict.fromkeys(m.value for m in obj.members or () if m.value))
-            if role is Role.SOURCE:
+            if role is Role.SOURCE:  # share the users' key strings: memory per member is a pointer
                 users = snapshot.users
                 members = tuple(users[m].key if m in users else m for m in members)
         records[key] = Record(
             key=key,
             label=label,
-            digest=mapping.digest(projection, attributes),
+            digest=digest,
             external_id=obj.external_id,
             active=projection.get("active", True) is not False,
             members=members,
         )
-        if role is Role.SOURCE:
-            self.spool.put(kind, key, type(obj), projection)
 
     # 3-6. Match, diff, guard
     def plan(self, source: Snapshot, target: Snapshot) -> Plan:
@@ -617,9 +631,14 @@ class Sync:
         def changes() -> Iterator[Change]:
             nonlocal pulled
             for item in items:
-                change = to_change(item)
-                pending[id(change)] = change
                 pulled += 1
+                try:
+                    change = to_change(item)
+                except Exception as err:  # the desired object cannot be built: this one fails
+                    log.debug("cannot build the change for %s", item, exc_info=True)
+                    self._failed(_bare(item), f"cannot be built: {type(err).__name__}: {err}")
+                    continue
+                pending[id(change)] = change
                 yield change
 
         try:
@@ -640,7 +659,7 @@ class Sync:
             for change in pending.values():
                 self._failed(change, why)
             for item in items[pulled:]:
-                self._failed(to_change(item), "not attempted: " + why)
+                self._failed(_bare(item), "not attempted: " + why)
             raise
         self._flush_links(links, unlinks)
         for change in pending.values():
@@ -680,8 +699,13 @@ class Sync:
                 Action.DELETE: "deleted",
             }[change.action]
             counts[name] -= 1
-            if change.kind is Kind.GROUP and change.action is Action.CREATE and change.resource:
-                lost = len(getattr(change.resource, "members", None) or ())
+            if change.kind is Kind.GROUP and change.action is Action.CREATE:
+                resource = change.resource
+                lost = (
+                    len(getattr(resource, "members", None) or ())
+                    if resource
+                    else len(change.members)
+                )
                 self.report.memberships["added"] -= lost
                 self.report.memberships["failed"] += lost
         self.report.error(
@@ -700,6 +724,13 @@ class Sync:
                 self.state.unlink_many(self.pair, kind.value, gone)
         links.clear()
         unlinks.clear()
+
+
+def _bare(item: Planned | Change) -> Change:
+    """A change without its resource, to report an item that never reached the target."""
+    if isinstance(item, Change):
+        return item
+    return Change(item.kind, item.action, item.key, item.label, item.target_id, members=item.add)
 
 
 def now() -> str:

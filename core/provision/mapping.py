@@ -9,10 +9,13 @@ hundred megabytes and still name exactly which attributes changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import typing
 from typing import Any
 
+from pydantic import BaseModel
 from scim2_models import Group, PatchOp, PatchOperation, User
 
 EXTERNAL_ID = "externalId"
@@ -100,7 +103,8 @@ def digest(projection: dict[str, Any], attributes: tuple[str, ...]) -> bytes:
         if value is None:
             parts.append(_ABSENT)
         else:
-            parts.append(hashlib.blake2b(_dumps(value).encode(), digest_size=DIGEST_SIZE).digest())
+            data = _dumps(value).encode("utf-8", "surrogatepass")  # lone surrogates are data too
+            parts.append(hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest())
     return b"".join(parts)
 
 
@@ -121,19 +125,44 @@ def patch_for(
 ) -> PatchOp[Any]:
     """The minimal PATCH that makes a target hold ``projection`` for the ``changed`` attributes.
 
-    Each changed attribute is replaced whole (multi-valued ones included, which is what SCIM
-    targets apply reliably) or removed when the source no longer has it.
+    Each changed attribute is replaced whole, multi-valued ones included (what SCIM targets
+    apply reliably), or removed when the source no longer has it. Replacing a complex
+    attribute leaves the sub-attributes it does not name in place (RFC 7644 §3.5.2.3), so the
+    sub-attributes the source lacks are removed first.
     """
     operations = []
     for name in changed:
         value = projection.get(name)
         if value is None:
             operations.append(PatchOperation[Any](op="remove", path=name))
-        else:
-            operations.append(PatchOperation[Any](op="replace", path=name, value=value))
+            continue
+        if isinstance(value, dict):
+            separator = ":" if name.startswith("urn:") else "."
+            operations.extend(
+                PatchOperation[Any](op="remove", path=f"{name}{separator}{sub}")
+                for sub in subattributes(type(resource), name)
+                if sub not in value
+            )
+        operations.append(PatchOperation[Any](op="replace", path=name, value=value))
     model: Any = PatchOp[type(resource)]  # type: ignore[misc]
     patch: PatchOp[Any] = model(operations=operations)
     return patch
+
+
+@functools.cache
+def subattributes(cls: type[BaseModel], attribute: str) -> tuple[str, ...]:
+    """The wire names of the sub-attributes of complex ``attribute`` of ``cls`` (else none)."""
+    for field in cls.model_fields.values():
+        if field.serialization_alias != attribute:
+            continue
+        for arg in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return tuple(
+                    f.serialization_alias or n
+                    for n, f in arg.model_fields.items()
+                    if n != "schemas"
+                )
+    return ()
 
 
 def rebuild(cls: type[User[Any]] | type[Group], projection: dict[str, Any]) -> User[Any] | Group:

@@ -83,6 +83,12 @@ class Directory:
 
     def apply(self, change: Change) -> Outcome:
         """Apply one change; a failure is an outcome, never an exception."""
+        try:
+            return self._apply(change)
+        except Exception as err:  # e.g. a patch the SCIM model refuses
+            return Outcome.failed(change, f"{type(err).__name__}: {err}")
+
+    def _apply(self, change: Change) -> Outcome:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         if change.action is Action.CREATE:
             return self._create(change, now)

@@ -114,8 +114,14 @@ def inspect_connector(
             f"connector {name!r}: {cls.__qualname__}.Settings must set extra='forbid' "
             "so that a misspelt key is reported instead of ignored"
         )
+    declared = getattr(cls, "roles", ())
+    if isinstance(declared, str):
+        raise ConnectorError(
+            f"connector {name!r}: roles must be a set such as frozenset({{Role.SOURCE}}), "
+            f"not the string {declared!r}"
+        )
     try:
-        roles = frozenset(Role(r) for r in getattr(cls, "roles", ()))
+        roles = frozenset(Role(r) for r in declared)
     except ValueError as err:
         raise ConnectorError(
             f"connector {name!r}: {err}; roles are 'source' and 'target'"
@@ -155,12 +161,12 @@ def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
                     )
                 )
             continue
+        origin[ep.name] = dist  # a broken plugin still claims its name: clashes are reported
         try:
             info = inspect_connector(ep.name, ep.load(), dist, version)
         except Exception as err:  # a broken plugin must not break the others
             registry.errors.append(LoadError(ep.name, dist, f"{type(err).__name__}: {err}"))
             continue
-        origin[ep.name] = dist
         registry.connectors[ep.name] = info
     return registry
 
@@ -183,10 +189,10 @@ class Endpoint:
         self.connector = connector
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(ConnectorSpec)
-        self.pm.register(self.connector, name=f"connector:{name}")
-        for i, observer in enumerate(observers):
-            self.pm.register(observer, name=f"observer:{name}:{i}")
         try:
+            self.pm.register(self.connector, name=f"connector:{name}")
+            for i, observer in enumerate(observers):
+                self.pm.register(observer, name=f"observer:{name}:{i}")
             self.pm.check_pending()
         except pluggy.PluginValidationError as err:
             raise ConnectorError(f"connector {info.name!r}: {err}") from None

@@ -102,7 +102,15 @@ def test_an_update_patches_only_the_changed_attributes(state: Path) -> None:
     (change,) = target.writes
     assert change.action is Action.UPDATE
     assert change.patch is not None
-    assert sorted(op.path for op in change.patch.operations) == ["emails", "name"]
+    replaced = sorted(op.path for op in change.patch.operations if op.op == "replace")
+    assert replaced == ["emails", "name"]
+    removed = {op.path for op in change.patch.operations if op.op == "remove"}
+    assert removed <= {
+        "name.formatted",
+        "name.middleName",
+        "name.honorificPrefix",
+        "name.honorificSuffix",
+    }  # sub-attributes the source does not have
     assert held_users(target)["user3"]["name"]["givenName"] == "Changed"
 
 
@@ -506,6 +514,33 @@ def test_report_has_every_documented_key(state: Path) -> None:
     assert set(report["memberships"]) == {"read", "added", "removed", "unchanged", "failed"}
     assert report["requests"]["target"]["create_user"] == 3
     assert report["throttled"] == {"source": 0, "target": 0}
+
+
+def test_a_sub_attribute_removed_at_the_source_is_removed_from_the_target(state: Path) -> None:
+    source, target = MemoryConnector.holding(SAMPLE), MemoryConnector()
+    source.directory.users["key-ada"]["name"]["middleName"] = "King"
+    sync(source, target, state)
+    assert held_users(target)["ada"]["name"]["middleName"] == "King"
+    del source.directory.users["key-ada"]["name"]["middleName"]
+    assert sync(source, target, state).users["updated"] == 1
+    assert "middleName" not in held_users(target)["ada"]["name"]
+    assert sync(source, target, state).writes == 0
+
+
+def test_a_change_the_target_refuses_fails_alone(state: Path) -> None:
+    source, target = MemoryConnector.holding(SAMPLE), MemoryConnector()
+    sync(source, target, state)
+    source.directory.users["key-ada"]["emails"] = [
+        {"value": "a1@example.org", "primary": True},
+        {"value": "a2@example.org", "primary": True},
+    ]  # two primary emails: the SCIM model refuses the patch
+    source.directory.users["key-grace"]["title"] = "Rear Admiral"
+    report = sync(source, target, state)
+    assert report.status == "partial"
+    assert report.users["updated"] == 1
+    (error,) = report.errors
+    assert error.key == "key-ada"
+    assert held_users(target)["grace"]["title"] == "Rear Admiral"
 
 
 def test_names_with_quotes_and_unicode_sync_like_any_other(state: Path) -> None:

@@ -1,0 +1,347 @@
+"""Connector discovery through entry points, and endpoints that each own one connector."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from importlib.metadata import EntryPoint, distributions, entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from provision import Check, Role, hookimpl
+from provision.plugins import (
+    ENTRY_POINT_GROUP,
+    ConnectorError,
+    Endpoint,
+    Registry,
+    discover,
+    inspect_connector,
+)
+
+FAKES = "provision_fake_connectors"
+"""A module written to tmp_path for each test: entry points can only name importable code."""
+
+FAKES_SOURCE = '''
+from pydantic import BaseModel, ConfigDict
+
+from provision import Check, hookimpl
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lenient(BaseModel):
+    pass
+
+
+class Good:
+    """A source that checks nothing."""
+
+    roles = frozenset({"source"})
+    Settings = Strict
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    @hookimpl
+    def provision_test(self):
+        return [Check("good", True, "fine")]
+
+    @hookimpl
+    def provision_full_read(self):
+        return iter(())
+
+
+class NoSettings(Good):
+    Settings = None
+
+
+class LenientSettings(Good):
+    Settings = Lenient
+
+
+class NoRoles(Good):
+    roles = frozenset()
+
+
+class BadRole(Good):
+    roles = frozenset({"sink"})
+
+
+class StringRoles(Good):
+    roles = "source"
+
+
+def not_a_class():
+    return Good
+'''
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The importable name of the fake connector module."""
+    (tmp_path / f"{FAKES}.py").write_text(FAKES_SOURCE, encoding="utf-8")
+    (tmp_path / "provision_broken_connector.py").write_text(
+        "import provision_vendor_sdk_not_installed\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield FAKES
+    for name in (FAKES, "provision_broken_connector"):
+        sys.modules.pop(name, None)
+
+
+def ep(name: str, value: str) -> EntryPoint:
+    return EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
+
+
+# Discovery
+
+
+def test_the_file_connector_is_found_through_its_entry_point() -> None:
+    registry = discover()
+    info = registry.get("file")
+    assert info.distribution == "provision"
+    assert info.roles == {Role.SOURCE, Role.TARGET}
+    assert info.cls.__module__ == "provision_file"
+    assert "file" not in {e.name for e in registry.errors}
+
+
+def test_a_connector_whose_import_fails_is_reported_and_the_others_still_load(
+    fakes: str,
+) -> None:
+    registry = discover(
+        eps=[
+            ep("broken", "provision_broken_connector:Connector"),
+            ep("good", f"{fakes}:Good"),
+        ]
+    )
+    assert list(registry.connectors) == ["good"]
+    (error,) = registry.errors
+    assert error.name == "broken"
+    assert error.error.startswith("ModuleNotFoundError:")
+    assert "provision_vendor_sdk_not_installed" in error.error
+
+
+@pytest.mark.parametrize(
+    ("cls", "complaint"),
+    [
+        ("NoSettings", "NoSettings.Settings must be a pydantic model"),
+        ("LenientSettings", "LenientSettings.Settings must set extra='forbid'"),
+        ("NoRoles", "NoRoles.roles is empty"),
+        ("BadRole", "'sink' is not a valid Role; roles are 'source' and 'target'"),
+        ("StringRoles", "roles must be a set such as frozenset({Role.SOURCE}), not the string"),
+        ("not_a_class", "must name a class"),
+    ],
+)
+def test_a_malformed_connector_class_is_reported_with_what_to_fix(
+    fakes: str, cls: str, complaint: str
+) -> None:
+    registry = discover(eps=[ep("bad", f"{fakes}:{cls}"), ep("good", f"{fakes}:Good")])
+    assert list(registry.connectors) == ["good"]
+    (error,) = registry.errors
+    assert error.name == "bad"
+    assert complaint in error.error
+
+
+def test_a_connector_that_failed_to_load_says_why_when_asked_for(fakes: str) -> None:
+    registry = discover(eps=[ep("broken", "provision_broken_connector:Connector")])
+    with pytest.raises(ConnectorError, match=r"connector 'broken' .*failed to load: "):
+        registry.get("broken")
+
+
+def test_a_name_registered_by_two_distributions_names_both(fakes: str, tmp_path: Path) -> None:
+    site = tmp_path / "site"  # not on sys.path: only this test sees the rival
+    info = site / "provision_rival-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: provision-rival\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nfile = {fakes}:Good\n")
+    (rival,) = distributions(path=[str(site)])
+    registry = discover(
+        eps=[
+            *entry_points(group=ENTRY_POINT_GROUP),
+            *rival.entry_points.select(group=ENTRY_POINT_GROUP),
+        ]
+    )
+    assert registry.get("file").distribution == "provision"  # the first one found stays
+    (error,) = registry.errors
+    assert (error.name, error.distribution) == ("file", "provision-rival")
+    assert "also registered by provision" in error.error
+    assert "uninstall one" in error.error
+
+
+def test_a_broken_connector_still_claims_its_name(fakes: str) -> None:
+    registry = discover(
+        eps=[ep("dup", "provision_broken_connector:Connector"), ep("dup", f"{fakes}:Good")]
+    )
+    assert "dup" not in registry.connectors  # no silent stand-in for the broken one
+    assert [e.name for e in registry.errors] == ["dup"]
+
+
+def test_asking_for_an_unknown_connector_lists_the_available_ones() -> None:
+    registry = discover()
+    with pytest.raises(ConnectorError) as caught:
+        registry.get("fiel")
+    message = str(caught.value)
+    assert "no connector named 'fiel'." in message
+    assert "Did you mean 'file'?" in message
+    available = message.split("Choose one of: ")[1].split(".")[0].split(", ")
+    assert available == sorted(registry.connectors)
+    assert "file" in available
+
+
+def test_an_empty_registry_says_there_is_none() -> None:
+    with pytest.raises(ConnectorError, match=r"Choose one of: none\."):
+        Registry().get("file")
+
+
+# Endpoints
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = "hello"
+
+
+class Source:
+    """Reads nothing; its test answers with its settings."""
+
+    roles = frozenset({Role.SOURCE})
+    Settings = Settings
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    @hookimpl
+    def provision_test(self) -> list[Check]:
+        return [Check("answer", True, self.settings.answer)]
+
+    @hookimpl
+    def provision_full_read(self) -> Iterator[Any]:
+        return iter(())
+
+
+class MisspeltHook(Source):
+    @hookimpl
+    def provision_ful_read(self) -> Iterator[Any]:
+        return iter(())
+
+
+class MisspeltArgument(Source):
+    @hookimpl
+    def provision_full_read(self, roles: Role) -> Iterator[Any]:
+        return iter(())
+
+
+class TargetWithoutWrite(Source):
+    roles = frozenset({Role.TARGET})
+
+
+class WithoutTest:
+    roles = frozenset({Role.SOURCE})
+    Settings = Settings
+
+    @hookimpl
+    def provision_full_read(self) -> Iterator[Any]:
+        return iter(())
+
+
+class Refuses(Source):
+    def __init__(self, settings: Settings) -> None:
+        raise ValueError("the region is not set")
+
+
+class Auditor:
+    """An observer that sees every connectivity test and adds one check of its own."""
+
+    def __init__(self) -> None:
+        self.seen: list[Check] = []
+
+    @hookimpl(wrapper=True)
+    def provision_test(self) -> Iterator[None]:
+        checks = yield
+        self.seen.extend(checks)
+        return [*checks, Check("audited", True, "seen by the auditor")]
+
+
+def test_a_misspelt_hook_is_refused() -> None:
+    with pytest.raises(ConnectorError, match=r"connector 'misspelthook': .*provision_ful_read"):
+        Endpoint.wrap(MisspeltHook())
+
+
+def test_a_hook_with_a_misspelt_argument_is_refused() -> None:
+    with pytest.raises(ConnectorError, match="roles"):
+        Endpoint.wrap(MisspeltArgument())
+
+
+def test_a_target_without_provision_write_is_refused_naming_the_hook() -> None:
+    with pytest.raises(ConnectorError) as caught:
+        Endpoint.wrap(TargetWithoutWrite(), "tgt")
+    assert str(caught.value) == (
+        "connector 'tgt' does not implement provision_write, which a target must"
+    )
+
+
+def test_a_required_hook_implemented_only_by_an_observer_does_not_count() -> None:
+    class Tester:
+        @hookimpl
+        def provision_test(self) -> list[Check]:
+            return []
+
+    info = inspect_connector("bare", WithoutTest)
+    with pytest.raises(ConnectorError, match="does not implement provision_test, which every"):
+        Endpoint("bare", info, WithoutTest(), observers=[Tester()])
+
+
+def test_a_source_only_endpoint_refuses_to_be_a_target() -> None:
+    endpoint = Endpoint.wrap(Source(), "pool")
+    endpoint.require(Role.SOURCE)
+    with pytest.raises(ConnectorError) as caught:
+        endpoint.require(Role.TARGET)
+    assert str(caught.value) == (
+        "endpoint 'pool' (connector 'pool') cannot be a target; it can be: source"
+    )
+
+
+def test_a_connector_that_cannot_start_says_why() -> None:
+    info = inspect_connector("refuses", Refuses)
+    with pytest.raises(ConnectorError, match=r"could not start: ValueError: the region is not set"):
+        Endpoint.build("src", info, Settings())
+
+
+def test_a_hook_call_reaches_exactly_one_connector() -> None:
+    info = inspect_connector("source", Source)
+    left = Endpoint.build("left", info, Settings(answer="from left"))
+    right = Endpoint.build("right", info, Settings(answer="from right"))
+    assert left.hook.provision_test() == [Check("answer", True, "from left")]
+    assert right.hook.provision_test() == [Check("answer", True, "from right")]
+
+
+def test_an_observer_wrapper_sees_and_extends_the_result() -> None:
+    auditor = Auditor()
+    endpoint = Endpoint.build(
+        "src", inspect_connector("source", Source), Settings(), observers=[auditor]
+    )
+    checks = endpoint.hook.provision_test()
+    assert auditor.seen == [Check("answer", True, "hello")]
+    assert checks == [
+        Check("answer", True, "hello"),
+        Check("audited", True, "seen by the auditor"),
+    ]
+
+
+def test_close_is_optional_and_reaches_the_connector() -> None:
+    class Closable(Source):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    Endpoint.wrap(Source()).close()  # no close(): nothing to do
+    connector = Closable()
+    Endpoint.wrap(connector).close()
+    assert connector.closed
