@@ -245,10 +245,7 @@ def _sync(
     source, target = _pair(pair, target)
     config = _guarded(ctx, ctx.config)
 
-    def on_plan(plan: Plan) -> None:
-        if dry_run and not as_json:
-            _print_plan(plan, show)
-
+    plans: list[Plan] = []  # printed once the progress display is gone
     progress = BarProgress() if err.is_terminal and not ctx.debug else LineProgress()
     with progress:
         report: Report = _guarded(
@@ -261,8 +258,10 @@ def _sync(
             allow_deletes=allow_deletes,
             incremental=incremental,
             progress=progress,
-            on_plan=on_plan,
+            on_plan=plans.append if dry_run and not as_json else None,
         )
+    for plan in plans:
+        _print_plan(plan, show)
     data = report.as_dict()
     if report_file is not None:
         try:
@@ -291,7 +290,7 @@ def _print_plan(plan: Plan, show: int) -> None:
         if total <= show:
             _say(out, *styles[item.action.value], item.describe())
     if total > show:
-        out.print(f"… and {total - show} more (use --show N or --json)")
+        out.print(f"… and {total - show} more (--show N lists more)")
     if total == 0:
         out.print("no changes: the target matches the source")
 
