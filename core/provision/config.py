@@ -188,9 +188,11 @@ def validate(
         problems = []
         known = list(model.model_fields)
         for error in err.errors():
-            key = ".".join(str(p) for p in error["loc"]) or "(table)"
+            key = ".".join(str(p) for p in error["loc"])
             top = str(error["loc"][0]) if error["loc"] else ""
-            named = f"key {key!r}" + (f" (from {from_env[top]})" if top in from_env else "")
+            named = f"key {key!r}" if key else "settings"
+            if top in from_env:
+                named += f" (from {from_env[top]})"
             if error["type"] == "extra_forbidden":
                 close = difflib.get_close_matches(top, known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -199,7 +201,7 @@ def validate(
                 env = f"{ENV_PREFIX}{_env_key(table)}_{_env_key(key)}"
                 problems.append(f"missing required key {key!r} (or set {env})")
             else:
-                problems.append(f"{named}: {error['msg']}")
+                problems.append(f"{named}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(
             "\n".join(f"{where}: [{table}] {problem}" for problem in problems)
         ) from None

@@ -1,0 +1,395 @@
+"""The ``cognito`` source: the hooks, the connectivity checks and the full read."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from scim2_models import Group, User
+
+from provision import Capabilities, Check, RequestStats, Role, Unreadable, hookimpl
+from provision_cognito.client import ALLOWED, CognitoClient, NoCredentials
+from provision_cognito.mapping import attributes_of, group_from_cognito, user_from_cognito
+from provision_cognito.settings import CognitoSettings
+
+log = logging.getLogger(__name__)
+
+QUEUE_PAGES = 64
+"""Pages read ahead of the engine; producers wait beyond that (memory stays bounded)."""
+
+_DONE = object()
+
+
+class CognitoReadError(Exception):
+    """The pool could not be read completely; nothing will be written."""
+
+
+class CognitoSource:
+    """AWS Cognito user pool: users, groups and memberships, read at the API floor."""
+
+    roles = frozenset({Role.SOURCE})
+    Settings = CognitoSettings
+    capabilities = Capabilities(
+        incremental=False,
+        incremental_reason="Cognito has no change feed (no API lists what changed since a "
+        "point in time), so every run reads the whole pool",
+    )
+
+    def __init__(self, settings: CognitoSettings) -> None:
+        self.settings = settings
+        self._client: CognitoClient | None = None
+        self._stats = RequestStats()
+
+    @property
+    def client(self) -> CognitoClient:
+        if self._client is None:
+            self._client = CognitoClient(self.settings)
+            self._stats = self._client.stats
+        return self._client
+
+    # Hooks
+    @hookimpl
+    def provision_request_stats(self) -> RequestStats:
+        return self._stats
+
+    @hookimpl
+    def provision_test(self) -> list[Check]:
+        return Connectivity(self).run()
+
+    @hookimpl
+    def provision_full_read(self) -> Iterator[User[Any] | Group | Unreadable]:
+        try:
+            client = self.client
+        except (NoCredentials, BotoCoreError, ClientError) as err:
+            raise CognitoReadError(f"cannot connect to Cognito: {err}") from err
+        return PoolRead(client, self.settings).objects()
+
+
+class PoolRead:
+    """One full read. Threads read pages; the generator maps and yields them in order.
+
+    Whole pool: ListUsers pages in one thread, ListGroups in another, each group's members in
+    a pool of ``concurrency`` threads, all at once within the budgets. A member ListUsers did
+    not return (created during the read) is still yielded. With a group list: GetGroup for
+    each, then their members, and every member once as a user; no ListUsers.
+    """
+
+    def __init__(self, client: CognitoClient, settings: CognitoSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.only = settings.groups
+        self.items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=QUEUE_PAGES)
+        self.stop = threading.Event()
+        self.members: dict[str, list[str]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, str] = {}  # sub → the one string kept for it
+        self.stash: dict[str, bytes] = {}  # members not (yet) seen in ListUsers
+
+    def objects(self) -> Iterator[User[Any] | Group | Unreadable]:
+        workers = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="cognito")
+        producers = [self._start(self._list_groups, workers)]
+        if not self.only:
+            producers.append(self._start(self._list_users))
+        running = len(producers)
+        try:
+            while running:
+                what, first, second = self.items.get()
+                if what == "error":
+                    raise first
+                if what == "done":
+                    running -= 1
+                elif what == "users":
+                    yield from self._users(first)
+                elif what == "members":
+                    yield from self._group_members(first, second)
+                elif what == "group":
+                    self.groups[first] = second
+                    running -= 1  # one member job finished
+                elif what == "jobs":
+                    running += first
+            for sub, blob in self.stash.items():
+                if sub not in self.keys:  # created during the read: ListUsers missed it
+                    yield from self._users([pickle.loads(blob)])
+            for name, record in self.groups.items():
+                yield group_from_cognito(record, self.members.get(name, []))
+        finally:
+            self.stop.set()
+            workers.shutdown(wait=False, cancel_futures=True)
+
+    def _users(self, records: list[dict[str, Any]]) -> Iterator[User[Any] | Unreadable]:
+        for record in records:
+            sub = attributes_of(record).get("sub", "")
+            if sub in self.keys:
+                continue
+            self.keys[sub] = sub
+            yield user_from_cognito(record, self.settings.user_name_from)
+
+    def _group_members(
+        self, group: str, records: list[dict[str, Any]]
+    ) -> Iterator[User[Any] | Unreadable]:
+        subs = self.members.setdefault(group, [])
+        for record in records:
+            sub = attributes_of(record).get("sub")
+            if not sub:
+                continue
+            if self.only:
+                yield from self._users([record])  # members are the users in this mode
+            elif sub not in self.keys:
+                self.stash.setdefault(sub, pickle.dumps(record))
+            subs.append(self.keys.get(sub, sub))
+
+    # Producers (threads): every page goes through the queue, every failure too.
+    def _start(self, fn: Callable[..., None], *args: Any) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._guard, args=(fn, *args), daemon=True, name=f"cognito-{fn.__name__}"
+        )
+        thread.start()
+        return thread
+
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except _Stopped:
+            return
+        except BaseException as err:  # handed to the consumer, which raises it
+            with contextlib.suppress(_Stopped):
+                self._put(("error", _read_error(err), None))
+            return
+        with contextlib.suppress(_Stopped):
+            self._put(("done", None, None))
+
+    def _put(self, item: tuple[str, Any, Any]) -> None:
+        while not self.stop.is_set():
+            try:
+                self.items.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped()
+
+    def _list_users(self) -> None:
+        for page in self.client.users():
+            self._put(("users", page, None))
+
+    def _list_groups(self, workers: ThreadPoolExecutor) -> None:
+        if self.only:
+            records = (self._get_group(name) for name in self.only)
+        else:
+            records = (g for page in self.client.groups() for g in page)
+        for record in records:
+            self._put(("jobs", 1, None))
+            workers.submit(self._guard_job, record)
+
+    def _get_group(self, name: str) -> dict[str, Any]:
+        try:
+            return self.client.group(name)
+        except ClientError as err:
+            if _code(err) == "ResourceNotFoundException":
+                raise CognitoReadError(
+                    f"group {name!r} of [cognito] groups does not exist in pool "
+                    f"{self.settings.user_pool_id}; fix the list (a missing group read as "
+                    "empty would deactivate its members)"
+                ) from None
+            raise
+
+    def _guard_job(self, record: dict[str, Any]) -> None:
+        name = str(record["GroupName"])
+        try:
+            for page in self.client.members(name):
+                self._put(("members", name, page))
+                if self.stop.is_set():
+                    return
+        except _Stopped:
+            return
+        except BaseException as err:
+            with contextlib.suppress(_Stopped):
+                self._put(("error", _read_error(err, f"members of group {name!r}"), None))
+            return
+        with contextlib.suppress(_Stopped):
+            self._put(("group", name, record))
+
+
+class _Stopped(Exception):
+    """The consumer went away: producers stop quietly."""
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _read_error(err: BaseException, what: str = "") -> BaseException:
+    if isinstance(err, CognitoReadError | _Stopped):
+        return err
+    prefix = f"reading {what}: " if what else ""
+    if isinstance(err, ClientError):
+        return CognitoReadError(
+            f"{prefix}{_code(err)}: {err.response['Error'].get('Message')}{_hint_for(err)}"
+        )
+    return CognitoReadError(f"{prefix}{type(err).__name__}: {err}")
+
+
+def _hint_for(err: ClientError) -> str:
+    code = _code(err)
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return "; run `provision test` on this endpoint to see which permission is missing"
+    if code == "TooManyRequestsException":
+        return "; throttled beyond the retries: lower user_list_rps / group_read_rps"
+    if code == "ResourceNotFoundException":
+        return "; check user_pool_id and region"
+    return ""
+
+
+class Connectivity:
+    """The checks behind ``provision test cognito``: each says what to fix."""
+
+    IMPOSSIBLE = f"provision-connectivity-check-{uuid.uuid4().hex}"
+
+    def __init__(self, source: CognitoSource) -> None:
+        self.source = source
+        self.settings = source.settings
+        self.checks: list[Check] = []
+
+    def add(self, name: str, ok: bool, message: str, hint: str = "") -> bool:
+        self.checks.append(Check(name, ok, message, "" if ok else hint))
+        return ok
+
+    def run(self) -> list[Check]:
+        s = self.settings
+        try:
+            client = self.source.client
+            identity = client.sts().get_caller_identity()
+        except (NoCredentials, NoCredentialsError) as err:
+            self.add(
+                "AWS credentials",
+                False,
+                str(err),
+                "Set access_key_id and "
+                "secret_access_key, or profile, or the AWS_* environment variables.",
+            )
+            return self.checks
+        except (ClientError, BotoCoreError) as err:
+            self.add(
+                "AWS credentials",
+                False,
+                _describe(err),
+                "Check access_key_id and "
+                "secret_access_key (or the profile): the key may be wrong or deactivated.",
+            )
+            return self.checks
+        self.add("AWS credentials", True, f"authenticated as {identity.get('Arn')}")
+        if s.role_arn:
+            try:
+                client.session.get_credentials().get_frozen_credentials()
+            except (ClientError, BotoCoreError) as err:
+                self.add(
+                    "assume role",
+                    False,
+                    f"{s.role_arn}: {_describe(err)}",
+                    f"The trust policy of {s.role_arn} must let {identity.get('Arn')} call "
+                    "sts:AssumeRole, with the condition sts:ExternalId equal to [cognito] "
+                    "external_id; and the service user needs sts:AssumeRole on the role.",
+                )
+                return self.checks
+            self.add("assume role", True, f"assumed {s.role_arn}")
+        pool_found = self._action(
+            "ListGroups",
+            "user pool",
+            lambda: client.idp.list_groups(UserPoolId=s.user_pool_id, Limit=1),
+            found=f"{s.user_pool_id} found in {s.region} (cognito-idp:ListGroups allowed)",
+        )
+        if not pool_found:
+            return self.checks  # a missing pool makes every other answer meaningless
+        actions: dict[str, Callable[[], Any]] = {
+            "ListUsers": lambda: client.idp.list_users(UserPoolId=s.user_pool_id, Limit=1),
+            "ListUsersInGroup": lambda: client.idp.list_users_in_group(
+                UserPoolId=s.user_pool_id, GroupName=self.IMPOSSIBLE, Limit=1
+            ),
+            "AdminListGroupsForUser": lambda: client.idp.admin_list_groups_for_user(
+                UserPoolId=s.user_pool_id, Username=self.IMPOSSIBLE, Limit=1
+            ),
+            "AdminGetUser": lambda: client.idp.admin_get_user(
+                UserPoolId=s.user_pool_id, Username=self.IMPOSSIBLE
+            ),
+            "GetGroup": lambda: client.idp.get_group(
+                UserPoolId=s.user_pool_id, GroupName=self.IMPOSSIBLE
+            ),
+        }
+        assert set(actions) | {"ListGroups"} == ALLOWED
+        for action, call in actions.items():
+            self._action(action, f"permission cognito-idp:{action}", call)
+        if s.groups:
+            missing = []
+            for name in s.groups:
+                try:
+                    client.group(name)
+                except ClientError as err:
+                    if _code(err) != "ResourceNotFoundException":
+                        self.add(f"group {name}", False, _describe(err), "See the AWS error.")
+                        continue
+                    missing.append(name)
+            self.add(
+                "configured groups",
+                not missing,
+                f"all {len(s.groups)} found"
+                if not missing
+                else f"not in the pool: {', '.join(missing)}",
+                "Fix [cognito] groups: names are case-sensitive, as in the Cognito console.",
+            )
+        return self.checks
+
+    def _action(
+        self, action: str, name: str, call: Callable[[], Any], found: str = "allowed"
+    ) -> bool:
+        """Run ``call``; not-found answers for the impossible name prove the permission."""
+        s = self.settings
+        try:
+            call()
+        except ClientError as err:
+            code = _code(err)
+            message = err.response.get("Error", {}).get("Message", "")
+            if code in ("UserNotFoundException",) or (
+                code == "ResourceNotFoundException" and "pool" not in message.lower()
+            ):
+                return self.add(name, True, found)
+            if code == "ResourceNotFoundException":
+                return self.add(
+                    name,
+                    False,
+                    message,
+                    f"Check user_pool_id "
+                    f"({s.user_pool_id}) and region ({s.region}): the pool must "
+                    "be in that Region.",
+                )
+            if code in ("AccessDeniedException", "AccessDenied"):
+                return self.add(
+                    name,
+                    False,
+                    message,
+                    f"Grant cognito-idp:{action} on the pool's "
+                    "ARN in the policy of the role (or user) provision uses.",
+                )
+            return self.add(name, False, f"{code}: {message}", "See the AWS error above.")
+        except BotoCoreError as err:
+            return self.add(
+                name,
+                False,
+                str(err),
+                "Check region and endpoint_url, and that "
+                "this machine reaches the Cognito endpoint.",
+            )
+        return self.add(name, True, "allowed")
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        return f"{error.get('Code')}: {error.get('Message')}"
+    return f"{type(err).__name__}: {err}"
