@@ -181,7 +181,8 @@ class CognitoStandIn:
     def create_pool(self, name: str | None = None, custom: Iterable[str] = ()) -> str:
         schema = [{"Name": c, "AttributeDataType": "String", "Mutable": True} for c in custom]
         answer = self.client().create_user_pool(
-            PoolName=name or f"pool-{uuid.uuid4().hex[:8]}", Schema=schema
+            PoolName=name or f"pool-{uuid.uuid4().hex[:8]}",
+            **({"Schema": schema} if schema else {}),
         )
         with self._lock:  # seeding requests are not the connector's: forget them
             self.requests = [r for r in self.requests if r.operation != "CreateUserPool"]
