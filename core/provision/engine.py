@@ -8,6 +8,7 @@ are rebuilt only for what changes. Memory grows by a few hundred bytes per objec
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -278,6 +279,8 @@ class Sync:
         attributes = self.attributes(kind)
         try:
             projection = mapping.project(obj, attributes)
+            if role is Role.SOURCE and self._normalize is not None:
+                projection = self._normalized(kind, projection, attributes)
             digest = mapping.digest(projection, attributes)
             if role is Role.SOURCE:
                 self.spool.put(kind, key, type(obj), projection)
@@ -307,6 +310,25 @@ class Sync:
             active=projection.get("active", True) is not False,
             members=members,
         )
+
+    @functools.cached_property
+    def _normalize(self) -> Any:
+        """The target's provision_normalize hook, if it has one."""
+        hook = self.target.hook.provision_normalize
+        return hook if hook.get_hookimpls() else None
+
+    def _normalized(
+        self, kind: Kind, projection: dict[str, Any], attributes: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The target's view of a source projection, kept to the compared attributes."""
+        answer = self._normalize(kind=kind, attributes=dict(projection))
+        wanted = mapping.slots(attributes)
+        out = {}
+        for name in wanted:
+            value = mapping.canonical(answer.get(name)) if answer else None
+            if value is not None:
+                out[name] = value
+        return out
 
     # 3-6. Match, diff, guard
     def plan(self, source: Snapshot, target: Snapshot) -> Plan:

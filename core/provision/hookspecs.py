@@ -8,7 +8,8 @@ the connector (audit, metrics, mapping tweaks) may wrap a hook with
 ``@hookimpl(wrapper=True)`` and see or alter what passes through.
 
 Required: `provision_test` for every connector, `provision_full_read` for sources and
-targets, `provision_write` for targets. `provision_request_stats` is optional.
+targets, `provision_write` for targets. `provision_normalize` (targets) and
+`provision_request_stats` are optional.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from scim2_models import Group, User
 
-    from provision.contract import Change, Check, Outcome, RequestStats, Role, Unreadable
+    from provision.contract import Change, Check, Kind, Outcome, RequestStats, Role, Unreadable
 
 PROJECT = "provision"
 
@@ -109,6 +110,26 @@ class ConnectorSpec:
                         yield Outcome.succeeded(change, self.client.apply(change))
                     except ApiError as err:
                         yield Outcome.failed(change, f"{err}; check the object's attributes")
+        """
+
+    @hookspec(firstresult=True)
+    def provision_normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:  # type: ignore[empty-body]
+        """Return a source object's mapped attributes as this target will store them.
+
+        Optional, for targets. ``attributes`` is the SCIM wire form of what the engine wants
+        the target to hold (``{"userName": …, "emails": [...], …}``); answer with what the
+        target will actually hold after writing it: defaults filled in, values it rewrites
+        rewritten, attributes it cannot store left out. The engine compares the target's
+        read with this, so a no-op run writes nothing, and it sends this in creates and
+        updates. Called once per source object: keep it cheap and pure.
+
+        **Example**::
+
+            @hookimpl
+            def provision_normalize(self, kind, attributes):
+                if kind is Kind.USER and "name" not in attributes:
+                    attributes["name"] = {"familyName": attributes["userName"]}  # required here
+                return attributes
         """
 
     @hookspec(firstresult=True)

@@ -579,3 +579,29 @@ def test_request_stats_come_from_the_optional_provision_request_stats_hook(state
     assert report.status == "succeeded"
     assert report.requests == {"source": {"read": 1}}
     assert "target" not in report.throttled
+
+
+def test_a_target_that_fills_defaults_normalizes_them_so_a_rerun_writes_nothing(
+    state: Path,
+) -> None:
+    class Defaults(MemoryConnector):
+        """Stores a family name for everyone, as OCI requires."""
+
+        @hookimpl
+        def provision_normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
+            if kind is Kind.USER:
+                name = attributes.setdefault("name", {})
+                name.setdefault("familyName", attributes["userName"])
+            return attributes
+
+    source = MemoryConnector()
+    source.add(User(external_id="k1", user_name="cher"))  # no name at all
+    source.add(User(external_id="k2", user_name="ada", name=Name(family_name="Lovelace")))
+    target = Defaults()
+    first = sync(source, target, state)
+    assert first.users["created"] == 2
+    assert held_users(target)["cher"]["name"] == {"familyName": "cher"}
+    assert held_users(target)["ada"]["name"] == {"familyName": "Lovelace"}
+    target.writes.clear()
+    assert sync(source, target, state).writes == 0
+    assert target.writes == []
