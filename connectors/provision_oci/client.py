@@ -1,0 +1,241 @@
+"""HTTP to an identity domain: OAuth token, budgets, retries, SCIM errors.
+
+Every request waits for its category's client-side budget (token, others, bulk: per second
+and per minute). A 429 is retried after ``Retry-After`` when the domain sends it, else after
+an exponential backoff with jitter; 5xx answers and transport errors are retried a bounded
+number of times; a 401 renews the token once. The token is cached and renewed before it
+expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from provision import RequestStats
+from provision.ratelimit import RateLimiter
+from provision_oci.settings import Category, OciSettings
+
+log = logging.getLogger(__name__)
+
+SCIM = "/admin/v1"
+TOKEN_PATH = "/oauth2/v1/token"
+SCIM_JSON = "application/scim+json"
+RENEW_BEFORE = 120.0
+"""Seconds before expiry at which a cached token is renewed."""
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class OciError(Exception):
+    """A request the domain refused or never answered; ``str()`` is for the operator."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        message_id: str = "",
+        scim_type: str = "",
+        request_id: str = "",
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.message_id = message_id
+        self.scim_type = scim_type
+        self.request_id = request_id
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"HTTP {self.status}: {self.detail}" if self.status else self.detail
+        if self.message_id:
+            text += f" ({self.message_id})"
+        if self.request_id:
+            text += f" [opc-request-id {self.request_id}]"
+        return text
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> OciError:
+        return cls.from_body(
+            response.status_code, _json(response), response.headers.get("opc-request-id", "")
+        )
+
+    @classmethod
+    def from_body(cls, status: int, body: Any, request_id: str = "") -> OciError:
+        body = body if isinstance(body, dict) else {}
+        detail = str(
+            body.get("detail")
+            or body.get("error_description")
+            or body.get("error")
+            or "no detail given"
+        )
+        oracle = body.get("urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error") or {}
+        return cls(
+            status,
+            detail,
+            message_id=str(oracle.get("messageId") or ""),
+            scim_type=str(body.get("scimType") or ""),
+            request_id=request_id,
+        )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"detail": response.text[:300] or response.reason_phrase}
+
+
+class OciClient:
+    """One domain: a pooled httpx client, a cached token, budgets and request counts."""
+
+    def __init__(self, settings: OciSettings) -> None:
+        self.settings = settings
+        self.stats = RequestStats()
+        self.limiters = {c: RateLimiter(*settings.budget(c)) for c in ("token", "others", "bulk")}
+        verify: Any = str(settings.ca_bundle) if settings.ca_bundle else True
+        self.http = httpx.Client(
+            base_url=settings.domain_url,
+            timeout=settings.timeout,
+            verify=verify,
+            limits=httpx.Limits(max_connections=settings.concurrency + 2),
+            headers={"User-Agent": "provision"},
+        )
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires = 0.0
+        self._spc: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _count(self, name: str, throttled: bool = False) -> None:
+        with self._lock:
+            self.stats.count(name)
+            if throttled:
+                self.stats.throttled += 1
+
+    # OAuth2 client credentials
+    def token(self, renew: bool = False) -> str:
+        with self._lock:
+            if not renew and self._token and time.monotonic() < self._expires - RENEW_BEFORE:
+                return self._token
+        s = self.settings
+        auth = httpx.BasicAuth(
+            quote(s.client_id, safe=""), quote(s.client_secret.get_secret_value(), safe="")
+        )
+        response = self._send(
+            "POST",
+            TOKEN_PATH,
+            "token",
+            "POST token",
+            auth=auth,
+            data={"grant_type": "client_credentials", "scope": s.scope},
+        )
+        if response.status_code != 200:
+            raise OciError.from_response(response)
+        body = response.json()
+        with self._lock:
+            self._token = str(body["access_token"])
+            lifetime = float(body.get("expires_in") or 3600)
+            self._expires = time.monotonic() + lifetime
+            return self._token
+
+    # Requests
+    def scim(
+        self,
+        method: str,
+        path: str,
+        *,
+        category: Category = "others",
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        ok: tuple[int, ...] = (200, 201, 204),
+    ) -> httpx.Response:
+        """A SCIM request; raises `OciError` unless the answer's status is in ``ok``."""
+        resource = path.strip("/").split("/", 1)[0].split("?", 1)[0]
+        name = f"{method} {resource}"
+        renewed = False
+        while True:
+            headers = {"Authorization": f"Bearer {self.token()}", "Accept": SCIM_JSON}
+            if body is not None:
+                headers["Content-Type"] = SCIM_JSON
+            response = self._send(
+                method, SCIM + path, category, name, params=params, json=body, headers=headers
+            )
+            if response.status_code == 401 and not renewed:
+                renewed = True
+                self.token(renew=True)
+                continue
+            if response.status_code not in ok:
+                raise OciError.from_response(response)
+            return response
+
+    def _send(
+        self, method: str, url: str, category: Category, name: str, **kwargs: Any
+    ) -> httpx.Response:
+        """Send with budget and retries: 429 (Retry-After or backoff), 5xx, transport."""
+        attempts = self.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            self.limiters[category].acquire()
+            try:
+                response = self.http.request(method, url, **kwargs)
+            except httpx.TransportError as err:
+                self._count(name)
+                if attempt == attempts:
+                    raise OciError(0, f"{method} {url}: {type(err).__name__}: {err}") from err
+                self._backoff(attempt)
+                continue
+            self._count(name, throttled=response.status_code == 429)
+            if response.status_code not in RETRIED_STATUS or attempt == attempts:
+                return response
+            retry_after = _retry_after(response) if response.status_code == 429 else None
+            log.debug(
+                "%s %s answered %s; attempt %d of %d",
+                method,
+                url,
+                response.status_code,
+                attempt,
+                attempts,
+            )
+            self._backoff(attempt, retry_after)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _backoff(attempt: int, retry_after: float | None = None) -> None:
+        if retry_after is not None:
+            time.sleep(min(retry_after, 60.0))
+        else:  # full jitter: spreads the retries of many threads
+            time.sleep(random.uniform(0, min(10.0, 0.1 * 2**attempt)))
+
+    # What the domain offers
+    def service_provider_config(self) -> dict[str, Any]:
+        if self._spc is None:
+            self._spc = dict(self.scim("GET", "/ServiceProviderConfig").json())
+        return self._spc
+
+    def bulk_limits(self) -> tuple[int, int] | None:
+        """(max operations, max payload bytes) when the domain offers Bulk, else None."""
+        if self.settings.bulk == "off":
+            return None
+        bulk = self.service_provider_config().get("bulk") or {}
+        if not bulk.get("supported"):
+            return None
+        operations = int(bulk.get("maxOperations") or 50)
+        payload = int(bulk.get("maxPayloadSize") or 1_048_576)
+        return max(1, min(50, operations)), max(10_000, payload)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

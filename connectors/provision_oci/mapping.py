@@ -1,0 +1,198 @@
+"""SCIM resources to identity-domain payloads and back: pure functions.
+
+What the domain returns carries more than the sync compares (Oracle extensions, read-only
+sub-attributes such as ``emails[].verified``): reading keeps only the attributes and
+sub-attributes the sync writes, so an unchanged user compares equal. `normalize` tells the
+engine what the domain will hold for what it is sent (a family name, one primary email, known
+email types), so a no-op run writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import EnterpriseUser, Group, GroupMember, User
+
+from provision import Kind, Unreadable
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ORACLE_USER = "urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User"
+ORACLE_GROUP = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+STATUS_CHANGER = "urn:ietf:params:scim:schemas:oracle:idcs:UserStatusChanger"
+
+EMAIL_TYPES = frozenset({"work", "home", "other", "recovery"})
+MULTI = ("value", "type", "primary", "display")
+SUBATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "name": (
+        "formatted",
+        "familyName",
+        "givenName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+    ),
+    "emails": MULTI,
+    "phoneNumbers": MULTI,
+    "ims": MULTI,
+    "photos": MULTI,
+    "entitlements": MULTI,
+    "roles": MULTI,
+    "addresses": (
+        "formatted",
+        "streetAddress",
+        "locality",
+        "region",
+        "postalCode",
+        "country",
+        "type",
+        "primary",
+    ),
+    ENTERPRISE: (
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+        "manager",
+    ),
+}
+SIMPLE_USER = (
+    "userName",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "active",
+    "externalId",
+)
+USER_ATTRIBUTES = frozenset(SIMPLE_USER) | frozenset(SUBATTRIBUTES)
+"""What the domain stores of a user, as the sync compares it."""
+GROUP_ATTRIBUTES = frozenset({"displayName", "externalId"})
+
+EnterpriseResource = User[EnterpriseUser]
+
+
+def _keep(value: Any, allowed: tuple[str, ...]) -> Any:
+    if isinstance(value, list):
+        items = [_keep(v, allowed) for v in value]
+        return [i for i in items if i] or None
+    if isinstance(value, dict):
+        kept = {k: v for k, v in value.items() if k in allowed and v not in (None, "", [], {})}
+        if "manager" in kept and isinstance(kept["manager"], dict):
+            kept["manager"] = {k: v for k, v in kept["manager"].items() if k == "value"}
+        return kept or None
+    return None
+
+
+def user_from_oci(data: dict[str, Any]) -> User[Any] | Unreadable:
+    """The user as the sync compares it, from what the domain returned."""
+    clean: dict[str, Any] = {"id": data.get("id")}
+    for name in SIMPLE_USER:
+        if data.get(name) not in (None, ""):
+            clean[name] = data[name]
+    for name, allowed in SUBATTRIBUTES.items():
+        value = _keep(data.get(name), allowed)
+        if value:
+            clean[name] = value
+    try:
+        return EnterpriseResource.model_validate(clean)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        return Unreadable(
+            Kind.USER,
+            str(data.get("id")),
+            f"domain user {data.get('userName')!r} cannot be read ({problems}); "
+            "it is left as it is",
+        )
+
+
+def group_from_oci(data: dict[str, Any], members: list[str]) -> Group:
+    return Group(
+        id=data.get("id"),
+        external_id=data.get("externalId") or None,
+        display_name=data.get("displayName"),
+        members=[GroupMember(value=m, type="User") for m in members] or None,
+    )
+
+
+def member_ids(data: dict[str, Any]) -> list[str]:
+    return [str(m["value"]) for m in data.get("members") or () if m.get("value")]
+
+
+def normalize(kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
+    """What the domain will hold for ``attributes`` (the engine's desired state)."""
+    if kind is not Kind.USER:
+        return {k: v for k, v in attributes.items() if k in GROUP_ATTRIBUTES}
+    out = {k: v for k, v in attributes.items() if k in USER_ATTRIBUTES}
+    name = dict(out.get("name") or {})
+    if not name.get("familyName"):
+        name["familyName"] = out.get("userName")  # the domain wants one: documented fallback
+    out["name"] = name
+    emails = [dict(e) for e in out.get("emails") or () if e.get("value")]
+    if emails:
+        primary = next((i for i, e in enumerate(emails) if e.get("primary")), 0)
+        for i, email in enumerate(emails):
+            email["primary"] = i == primary
+            kind_ = str(email.get("type") or "work").lower()
+            email["type"] = kind_ if kind_ in EMAIL_TYPES else "other"
+        out["emails"] = emails
+    return out
+
+
+def user_payload(user: User[Any], notify: bool) -> dict[str, Any]:
+    """A create payload: Oracle's schemas, and no welcome mail unless asked for."""
+    data = user.model_dump(mode="json", exclude={"id", "meta"})
+    schemas = [CORE_USER] + ([ENTERPRISE] if ENTERPRISE in data else [])
+    data["schemas"] = [*schemas, ORACLE_USER]
+    data[ORACLE_USER] = {"bypassNotification": not notify}
+    return data
+
+
+def group_payload(group: Group, members: list[str]) -> dict[str, Any]:
+    data = group.model_dump(mode="json", exclude={"id", "meta", "members"})
+    data["schemas"] = [CORE_GROUP]
+    if members:
+        data["members"] = [{"value": m, "type": "User"} for m in members]
+    return data
+
+
+def missing_email(user: User[Any]) -> str | None:
+    """Why the domain would refuse ``user`` for want of an email, or None."""
+    if any(e.value for e in user.emails or ()):
+        return None
+    return (
+        f"user {user.user_name!r} has no email, and the identity domain requires one "
+        "primary email: add an email to the user in the source"
+    )
+
+
+def patch_body(operations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": operations}
+
+
+def add_members(members: list[str]) -> dict[str, Any]:
+    return {
+        "op": "add",
+        "path": "members",
+        "value": [{"value": m, "type": "User"} for m in members],
+    }
+
+
+def remove_member(member: str) -> dict[str, Any]:
+    return {"op": "remove", "path": f'members[value eq "{escape(member)}"]'}
+
+
+def escape(value: str) -> str:
+    """``value`` as the inside of a SCIM filter string: ``"`` and ``\\`` escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')

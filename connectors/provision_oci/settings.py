@@ -1,0 +1,92 @@
+"""The ``[oci]`` table, and the request budgets of each identity-domain tier."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+Tier = Literal["free", "oracle-apps", "oracle-apps-premium", "premium", "external-user"]
+Category = Literal["token", "others", "bulk"]
+
+TIERS: dict[str, dict[str, tuple[float, float]]] = {
+    # category: (per second, per minute), from Oracle's "API rate limits" page
+    "free": {"token": (10, 150), "others": (20, 150), "bulk": (5, 200)},
+    "oracle-apps": {"token": (40, 1000), "others": (50, 1500), "bulk": (5, 200)},
+    "oracle-apps-premium": {"token": (50, 1700), "others": (55, 1750), "bulk": (5, 200)},
+    "premium": {"token": (65, 3400), "others": (90, 5000), "bulk": (5, 200)},
+    "external-user": {"token": (60, 2300), "others": (80, 4000), "bulk": (5, 200)},
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OciSettings(BaseModel):
+    """Settings of an ``oci`` endpoint: the domain, the OAuth client, budgets and behaviour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain_url: str = Field(
+        description="The identity domain's URL, https://idcs-<id>.identity.oraclecloud.com."
+    )
+    client_id: str = Field(description="The confidential application's client id.")
+    client_secret: SecretStr = Field(
+        description="The application's client secret; give it from the environment."
+    )
+    scope: str = Field("urn:opc:idm:__myscopes__", description="OAuth scope requested.")
+    notify_users: bool = Field(
+        False,
+        description="Let the domain e-mail created users (false: bypassNotification, so a "
+        "sync of 10,000 users sends no welcome mail).",
+    )
+    tier: Tier = Field("free", description="The domain type, which sets the rate limits.")
+    token_per_second: float | None = Field(None, gt=0, description="Override: token budget/s.")
+    token_per_minute: float | None = Field(None, gt=0, description="Override: token budget/min.")
+    others_per_second: float | None = Field(None, gt=0, description="Override: others budget/s.")
+    others_per_minute: float | None = Field(None, gt=0, description="Override: others budget/min.")
+    bulk_per_second: float | None = Field(None, gt=0, description="Override: Bulk budget/s.")
+    bulk_per_minute: float | None = Field(None, gt=0, description="Override: Bulk budget/min.")
+    bulk: Literal["auto", "off"] = Field(
+        "auto", description="Write through SCIM Bulk when the domain offers it ('off': never)."
+    )
+    concurrency: int = Field(8, ge=1, le=64, description="Requests in flight at once.")
+    max_attempts: int = Field(
+        6, ge=1, le=20, description="Attempts per request on 429, 5xx and transport errors."
+    )
+    timeout: float = Field(60, gt=0, description="Seconds to wait for an answer.")
+    ca_bundle: Path | None = Field(
+        None, description="A CA bundle to verify the domain's certificate with."
+    )
+
+    @field_validator("domain_url")
+    @classmethod
+    def _domain_url(cls, value: str) -> str:
+        url = urlsplit(value.strip())
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError(f"{value!r} is not a URL like https://idcs-….identity.oraclecloud.com")
+        if url.scheme == "http" and not is_loopback(url.hostname):
+            raise ValueError(
+                f"{value!r} uses plain http: identity data and credentials need https "
+                "(http is accepted only for a local emulator on a loopback address)"
+            )
+        if url.path.strip("/") or url.query:
+            raise ValueError(f"{value!r}: give the domain URL only, without a path")
+        return f"{url.scheme}://{url.netloc}"
+
+    def budget(self, category: Category) -> tuple[float, float]:
+        """(per second, per minute) for ``category``: the tier's, unless overridden."""
+        per_second, per_minute = TIERS[self.tier][category]
+        return (
+            getattr(self, f"{category}_per_second") or per_second,
+            getattr(self, f"{category}_per_minute") or per_minute,
+        )

@@ -1,0 +1,312 @@
+"""Applying changes to a domain: SCIM Bulk when offered, else one request each, concurrently.
+
+Creates, updates, membership changes and deactivations are packed into Bulk requests of at
+most min(50, maxOperations) operations and maxPayloadSize bytes, one Bulk request at a time
+(the domain serialises bulk work). Deletes are single ``DELETE …?forceDelete=true`` requests.
+A create answered 409 (the object exists: a lost answer retried, or a user the read missed)
+is linked to the existing object; the domain's unique ``userName`` and ``displayName`` mean a
+retried create can never make a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from scim2_models import Group, User
+
+from provision import Action, Change, Kind, Outcome
+from provision_oci import mapping
+from provision_oci.client import OciClient, OciError
+from provision_oci.mapping import escape
+
+log = logging.getLogger(__name__)
+
+INLINE_MEMBERS = 1000
+"""Members sent with a group create; the rest follow as PATCHes."""
+MEMBERS_PER_PATCH = 1000
+ENVELOPE = 2_000
+"""Bytes kept free in each Bulk payload for its envelope."""
+
+
+@dataclass
+class Operation:
+    """One Bulk operation, or one direct request, serving part of a change."""
+
+    method: str
+    path: str
+    data: dict[str, Any] | None = None
+
+    def bulk(self, bulk_id: str) -> dict[str, Any]:
+        op: dict[str, Any] = {"method": self.method, "path": self.path, "bulkId": bulk_id}
+        if self.data is not None:
+            op["data"] = self.data
+        return op
+
+
+@dataclass
+class Pending:
+    """A change waiting for its operations' answers."""
+
+    change: Change
+    operations: list[Operation]
+    left: int = 0
+    target_id: str | None = None
+    errors: list[str] = field(default_factory=list)
+    later: list[Operation] = field(default_factory=list)
+    """Operations that need the result of the first (a big group's remaining members)."""
+
+
+class Writer:
+    """One ``provision_write`` call."""
+
+    def __init__(self, client: OciClient, notify_users: bool) -> None:
+        self.client = client
+        self.notify = notify_users
+
+    def write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
+        limits = self.client.bulk_limits()
+        direct: list[Pending] = []
+        bulked: list[Pending] = []
+        for change in changes:
+            try:
+                pending = self._plan(change)
+            except _Refused as why:
+                yield Outcome.failed(change, str(why))
+                continue
+            use_bulk = limits is not None and change.action is not Action.DELETE
+            (bulked if use_bulk else direct).append(pending)
+            if limits is not None and len(bulked) >= limits[0]:
+                yield from self._bulk(bulked, *limits)
+                bulked = []
+            if len(direct) >= 4 * self.client.settings.concurrency:
+                yield from self._direct(direct)
+                direct = []
+        if bulked and limits is not None:
+            yield from self._bulk(bulked, *limits)
+        if direct:
+            yield from self._direct(direct)
+
+    # What each change needs
+    def _plan(self, change: Change) -> Pending:
+        kind, action, tid = change.kind, change.action, change.target_id
+        collection = "/Groups" if kind in (Kind.GROUP, Kind.MEMBERSHIP) else "/Users"
+        ops: list[Operation] = []
+        later: list[Operation] = []
+        if action is Action.CREATE:
+            resource = change.resource
+            if isinstance(resource, User):
+                why = mapping.missing_email(resource)
+                if why:
+                    raise _Refused(why)
+                ops.append(Operation("POST", "/Users", mapping.user_payload(resource, self.notify)))
+            elif isinstance(resource, Group):
+                members = [m.value for m in resource.members or () if m.value]
+                ops.append(
+                    Operation(
+                        "POST", "/Groups", mapping.group_payload(resource, members[:INLINE_MEMBERS])
+                    )
+                )
+                later = [
+                    Operation("PATCH", "", mapping.patch_body([mapping.add_members(chunk)]))
+                    for chunk in _chunks(members[INLINE_MEMBERS:], MEMBERS_PER_PATCH)
+                ]
+            else:
+                raise _Refused("a create needs a user or group resource")
+        elif action is Action.UPDATE:
+            if change.patch is None:
+                raise _Refused("an update needs a patch")
+            patch = change.patch.model_dump(mode="json")
+            ops.append(
+                Operation("PATCH", f"{collection}/{tid}", mapping.patch_body(patch["Operations"]))
+            )
+        elif action is Action.DEACTIVATE:
+            ops.append(
+                Operation(
+                    "PATCH",
+                    f"/Users/{tid}",
+                    mapping.patch_body([{"op": "replace", "path": "active", "value": False}]),
+                )
+            )
+        elif action is Action.DELETE:
+            ops.append(Operation("DELETE", f"{collection}/{tid}?forceDelete=true"))
+        elif action is Action.ADD_MEMBERS:
+            ops += [
+                Operation(
+                    "PATCH", f"/Groups/{tid}", mapping.patch_body([mapping.add_members(chunk)])
+                )
+                for chunk in _chunks(list(change.members), MEMBERS_PER_PATCH)
+            ]
+        elif action is Action.REMOVE_MEMBERS:
+            ops += [
+                Operation(
+                    "PATCH",
+                    f"/Groups/{tid}",
+                    mapping.patch_body([mapping.remove_member(m) for m in chunk]),
+                )
+                for chunk in _chunks(list(change.members), MEMBERS_PER_PATCH)
+            ]
+        return Pending(change, ops, len(ops), tid, later=later)
+
+    # Bulk
+    def _bulk(self, pendings: list[Pending], max_ops: int, max_bytes: int) -> Iterator[Outcome]:
+        queue = [(p, op) for p in pendings for op in p.operations]
+        while queue:
+            batch: list[tuple[Pending, Operation]] = []
+            size = ENVELOPE
+            while queue and len(batch) < max_ops:
+                op_size = len(json.dumps(queue[0][1].bulk("b0000"), separators=(",", ":")))
+                if batch and size + op_size > max_bytes:
+                    break
+                batch.append(queue.pop(0))
+                size += op_size
+            self._send_bulk(batch)
+        for pending in pendings:
+            yield self._finish(pending)
+
+    def _send_bulk(self, batch: list[tuple[Pending, Operation]]) -> None:
+        body = {
+            "schemas": [mapping.BULK_REQUEST],
+            "Operations": [op.bulk(f"b{i}") for i, (_, op) in enumerate(batch)],
+        }
+        try:
+            answer = self.client.scim("POST", "/Bulk", category="bulk", body=body).json()
+        except OciError as err:
+            for pending, _ in batch:
+                pending.errors.append(f"the Bulk request failed: {err}")
+            return
+        results = {str(r.get("bulkId")): r for r in answer.get("Operations") or ()}
+        for i, (pending, op) in enumerate(batch):
+            result = results.get(f"b{i}")
+            if result is None:
+                pending.errors.append("the domain's Bulk answer has no result for it")
+                continue
+            status = _status(result.get("status"))
+            if 200 <= status < 300:
+                pending.target_id = pending.target_id or _id_of(result)
+                continue
+            error = OciError.from_body(status, result.get("response"))
+            self._recover(pending, op, error)
+
+    # Direct requests, concurrently within the others budget
+    def _direct(self, pendings: list[Pending]) -> Iterator[Outcome]:
+        with ThreadPoolExecutor(
+            self.client.settings.concurrency, thread_name_prefix="oci-write"
+        ) as pool:
+            futures: dict[Future[None], Pending] = {
+                pool.submit(self._run_direct, p): p for p in pendings
+            }
+            while futures:
+                done, _ = wait(futures, return_when="FIRST_COMPLETED")
+                for future in done:
+                    pending = futures.pop(future)
+                    future.result()
+                    yield self._finish(pending)
+
+    def _run_direct(self, pending: Pending) -> None:
+        for op in pending.operations:
+            try:
+                self._request(pending, op)
+            except OciError as err:
+                self._recover(pending, op, err)
+
+    def _request(self, pending: Pending, op: Operation) -> None:
+        method = op.method
+        if pending.change.action is Action.DEACTIVATE and method == "PATCH":
+            method, op = (
+                "PUT",
+                Operation(
+                    "PUT",
+                    f"/UserStatusChanger/{pending.target_id}",
+                    {"schemas": [mapping.STATUS_CHANGER], "active": False},
+                ),
+            )
+        response = self.client.scim(method, op.path, body=op.data)
+        if method == "POST" and response.content:
+            pending.target_id = str(response.json().get("id") or "") or None
+
+    # Failures that have a remedy
+    def _recover(self, pending: Pending, op: Operation, error: OciError) -> None:
+        change = pending.change
+        if change.action is Action.CREATE and error.status == 409:
+            existing = self._find(change)
+            if existing:
+                pending.target_id = existing  # it is there already: link it
+                return
+        if change.action is Action.DEACTIVATE and op.method == "PATCH" and error.status == 400:
+            try:  # the domain refuses PATCH of active: use its status changer
+                self.client.scim(
+                    "PUT",
+                    f"/UserStatusChanger/{change.target_id}",
+                    body={"schemas": [mapping.STATUS_CHANGER], "active": False},
+                )
+                return
+            except OciError as err:
+                error = err
+        if change.action is Action.DELETE and error.status == 404:
+            return  # already gone: what was asked for
+        pending.errors.append(str(error))
+
+    def _find(self, change: Change) -> str | None:
+        """The id of the object a create collided with (by userName or displayName)."""
+        resource = change.resource
+        if isinstance(resource, User) and resource.user_name:
+            path, filt = "/Users", f'userName eq "{escape(resource.user_name)}"'
+        elif isinstance(resource, Group) and resource.display_name:
+            path, filt = "/Groups", f'displayName eq "{escape(resource.display_name)}"'
+        else:
+            return None
+        try:
+            found = self.client.scim(
+                "GET", path, params={"filter": filt, "attributes": "id", "count": 2}
+            ).json()
+        except OciError:
+            return None
+        resources = found.get("Resources") or []
+        return str(resources[0]["id"]) if len(resources) == 1 else None
+
+    def _finish(self, pending: Pending) -> Outcome:
+        change = pending.change
+        if not pending.errors and pending.later and pending.target_id:
+            for op in pending.later:  # the rest of a big new group's members
+                try:
+                    self.client.scim("PATCH", f"/Groups/{pending.target_id}", body=op.data)
+                except OciError as err:
+                    pending.errors.append(f"adding members after the create: {err}")
+        if pending.errors:
+            return Outcome.failed(change, "; ".join(dict.fromkeys(pending.errors)))
+        if change.action is Action.CREATE and not pending.target_id:
+            return Outcome.failed(change, "the domain created it but named no id")
+        return Outcome.succeeded(change, pending.target_id)
+
+
+class _Refused(Exception):
+    """A change that cannot be sent as it is; the message says what to fix."""
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _status(value: Any) -> int:
+    if isinstance(value, dict):
+        value = value.get("code")
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _id_of(result: dict[str, Any]) -> str | None:
+    response = result.get("response")
+    if isinstance(response, dict) and response.get("id"):
+        return str(response["id"])
+    location = str(result.get("location") or "")
+    return location.rstrip("/").rsplit("/", 1)[-1] or None
