@@ -35,8 +35,9 @@ def main() -> None:
     with CognitoStandIn() as standin:
         pool = standin.create_pool()
         names = [f"user{i:07}" for i in range(args.users)]
-        users = ((n, {"email": f"{n}@example.org", "given_name": "G", "family_name": n})
-                 for n in names)
+        users = (
+            (n, {"email": f"{n}@example.org", "given_name": "G", "family_name": n}) for n in names
+        )
         groups: dict[str, list[str]] = {f"group{g:05}": [] for g in range(args.groups)}
         keys = list(groups)
         for n in names:
@@ -46,14 +47,22 @@ def main() -> None:
         standin.seed(pool, users, groups)
         seeded = time.monotonic() - started
         standin.reset()
-        connector = CognitoSource(CognitoSettings(
-            region=standin.region, user_pool_id=pool, endpoint_url=standin.url,
-            access_key_id="AKIABENCH", secret_access_key="bench", user_list_rps=args.rps))
+        connector = CognitoSource(
+            CognitoSettings(
+                region=standin.region,
+                user_pool_id=pool,
+                endpoint_url=standin.url,
+                access_key_id="AKIABENCH",
+                secret_access_key="bench",
+                user_list_rps=args.rps,
+            )
+        )
         endpoint = Endpoint.wrap(connector, "cognito")
         started = time.monotonic()
         cpu = time.process_time()
-        count = sum(1 for _ in endpoint.hook.provision_full_read(
-            role=Role.SOURCE, attributes=frozenset()))
+        count = sum(
+            1 for _ in endpoint.hook.provision_full_read(role=Role.SOURCE, attributes=frozenset())
+        )
         elapsed = time.monotonic() - started
         cpu = time.process_time() - cpu
         calls = standin.calls()

@@ -217,11 +217,7 @@ class Sync:
     def read(self, endpoint: Endpoint, role: Role) -> Snapshot:
         """Reduce everything ``endpoint`` holds to records; `ReadError` if anything fails."""
         snapshot = Snapshot()
-        wanted = frozenset(
-            mapping.slots(self.user_attributes)
-            + mapping.slots(self.group_attributes)
-            + ("members", "id")
-        )
+        wanted = mapping.wanted(self.user_attributes, self.group_attributes)
         self.progress.phase(f"read {endpoint.name}")
         try:
             objects = endpoint.hook.provision_full_read(role=role, attributes=wanted)

@@ -56,6 +56,14 @@ def slots(attributes: tuple[str, ...]) -> tuple[str, ...]:
     return (EXTERNAL_ID, *(a for a in attributes if a != EXTERNAL_ID))
 
 
+def wanted(
+    user_attributes: tuple[str, ...] = USER_ATTRIBUTES,
+    group_attributes: tuple[str, ...] = GROUP_ATTRIBUTES,
+) -> frozenset[str]:
+    """What a full read is asked for: the compared attributes, ``id`` and ``members``."""
+    return frozenset(slots(user_attributes) + slots(group_attributes) + ("id", "members"))
+
+
 def canonical(value: Any) -> Any:
     """``value`` with empties removed and lists sorted; ``None`` when nothing is left."""
     if isinstance(value, dict):

@@ -28,7 +28,8 @@ class _Bucket:
 
     def wait(self) -> float:
         """Seconds until one token is there (0 when it is)."""
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        missing = 1 - self.tokens
+        return 0.0 if missing <= 1e-9 else missing / self.rate  # no endless sub-ns waits
 
 
 class RateLimiter:
@@ -57,19 +58,27 @@ class RateLimiter:
         self.waited = 0.0
         """Seconds spent waiting for the budget, in total."""
 
+    def try_acquire(self) -> float:
+        """Take a request's room now and return 0, or return the seconds to wait, taking none.
+
+        What a server answering 429 with ``Retry-After`` needs.
+        """
+        with self._lock:
+            now = self._clock()
+            for bucket in self._buckets:
+                bucket.refill(now)
+            delay = max(bucket.wait() for bucket in self._buckets)
+            if delay == 0:
+                for bucket in self._buckets:
+                    bucket.tokens -= 1
+            return delay
+
     def acquire(self) -> float:
         """Wait until a request fits the budget, take it, and return the seconds waited."""
         waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                for bucket in self._buckets:
-                    bucket.refill(now)
-                delay = max(bucket.wait() for bucket in self._buckets)
-                if delay == 0:
-                    for bucket in self._buckets:
-                        bucket.tokens -= 1
-                    self.waited += waited
-                    return waited
+        while (delay := self.try_acquire()) > 0:
             self._sleep(delay)
             waited += delay
+        with self._lock:
+            self.waited += waited
+        return waited

@@ -27,7 +27,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from scim2_models import Email, Group, GroupMember, Name, PatchOp, PatchOperation, User
 
-from provision import engine
+from provision import engine, mapping
 from provision.config import SyncSettings
 from provision.contract import (
     Action,
@@ -211,9 +211,8 @@ def sync(
 
 
 def _read(connector: object, role: Role) -> list[Any]:
-    return list(
-        Endpoint.wrap(connector).hook.provision_full_read(role=role, attributes=frozenset())
-    )
+    hook = Endpoint.wrap(connector).hook.provision_full_read
+    return list(hook(role=role, attributes=mapping.wanted()))
 
 
 def _by_name(objects: Iterable[Any]) -> dict[str, Any]:

@@ -25,8 +25,14 @@ SECRET = "oci-client-secret-value"
 
 
 def settings(**kwargs: Any) -> OciSettings:
-    return OciSettings(**{"domain_url": "https://idcs-1.identity.oraclecloud.com",
-                          "client_id": "c", "client_secret": SECRET, **kwargs})
+    return OciSettings(
+        **{
+            "domain_url": "https://idcs-1.identity.oraclecloud.com",
+            "client_id": "c",
+            "client_secret": SECRET,
+            **kwargs,
+        }
+    )
 
 
 def test_filter_values_escape_quotes_and_backslashes() -> None:
@@ -47,35 +53,63 @@ def test_a_user_without_email_is_refused_before_any_request() -> None:
 
 
 def test_normalize_fills_the_family_name_and_keeps_one_primary_work_email() -> None:
-    wanted = normalize(Kind.USER, {
-        "userName": "cher",
-        "emails": [{"value": "a@example.org", "type": "internet"},
-                   {"value": "b@example.org", "primary": True},
-                   {"value": "c@example.org", "primary": True}],
-        "urn:provision:schemas:extension:cognito:2.0:User": {"userStatus": "CONFIRMED"},
-    })
+    wanted = normalize(
+        Kind.USER,
+        {
+            "userName": "cher",
+            "emails": [
+                {"value": "a@example.org", "type": "internet"},
+                {"value": "b@example.org", "primary": True},
+                {"value": "c@example.org", "primary": True},
+            ],
+            "urn:provision:schemas:extension:cognito:2.0:User": {"userStatus": "CONFIRMED"},
+        },
+    )
     assert wanted["name"] == {"familyName": "cher"}
     assert [(e["value"], e["type"], e["primary"]) for e in wanted["emails"]] == [
-        ("a@example.org", "other", False), ("b@example.org", "work", True),
-        ("c@example.org", "work", False)]
+        ("a@example.org", "other", False),
+        ("b@example.org", "work", True),
+        ("c@example.org", "work", False),
+    ]
     assert "urn:provision:schemas:extension:cognito:2.0:User" not in wanted  # not storable
 
 
 def test_a_family_name_from_the_source_is_kept() -> None:
     assert normalize(Kind.USER, {"userName": "ada", "name": {"familyName": "Lovelace"}})[
-        "name"] == {"familyName": "Lovelace"}
+        "name"
+    ] == {"familyName": "Lovelace"}
 
 
 def test_reading_keeps_only_what_the_sync_compares() -> None:
-    sent = normalize(Kind.USER, project(User(
-        external_id="k", user_name="ada", name=Name(given_name="Ada"),
-        emails=[Email(value="ada@example.org", type="work", primary=True)]), USER_ATTRIBUTES))
+    sent = normalize(
+        Kind.USER,
+        project(
+            User(
+                external_id="k",
+                user_name="ada",
+                name=Name(given_name="Ada"),
+                emails=[Email(value="ada@example.org", type="work", primary=True)],
+            ),
+            USER_ATTRIBUTES,
+        ),
+    )
     held = {
-        "id": "abc", "userName": "ada", "externalId": "k", "active": True,
+        "id": "abc",
+        "userName": "ada",
+        "externalId": "k",
+        "active": True,
         "name": {"givenName": "Ada", "familyName": "ada", "formatted": None},
-        "emails": [{"value": "ada@example.org", "type": "work", "primary": True,
-                    "secondary": False, "verified": False}],
-        "meta": {"resourceType": "User"}, "groups": [{"value": "g1"}],
+        "emails": [
+            {
+                "value": "ada@example.org",
+                "type": "work",
+                "primary": True,
+                "secondary": False,
+                "verified": False,
+            }
+        ],
+        "meta": {"resourceType": "User"},
+        "groups": [{"value": "g1"}],
         ORACLE_USER: {"isFederatedUser": False},
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ORACLE_USER],
     }
@@ -84,7 +118,8 @@ def test_reading_keeps_only_what_the_sync_compares() -> None:
     assert user.id == "abc"
     read = project(user, USER_ATTRIBUTES)
     assert digest(read, USER_ATTRIBUTES) == digest(
-        {k: canonical(v) for k, v in sent.items()}, USER_ATTRIBUTES)
+        {k: canonical(v) for k, v in sent.items()}, USER_ATTRIBUTES
+    )
 
 
 def test_an_unreadable_domain_user_is_reported_not_fatal() -> None:
@@ -101,8 +136,15 @@ def test_group_payload_carries_members_inline() -> None:
     assert payload["externalId"] == "eng"
 
 
-@pytest.mark.parametrize("url", ["http://idcs-1.identity.oraclecloud.com", "http://10.0.0.5:8080",
-                                 "ftp://x", "https://idcs-1.identity.oraclecloud.com/admin/v1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://idcs-1.identity.oraclecloud.com",
+        "http://10.0.0.5:8080",
+        "ftp://x",
+        "https://idcs-1.identity.oraclecloud.com/admin/v1",
+    ],
+)
 def test_a_domain_url_that_is_not_https_or_has_a_path_is_refused(url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         settings(domain_url=url)

@@ -1,0 +1,301 @@
+"""The OCI target against the emulator over real HTTP: every flow the engine drives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from scim2_models import User
+
+from provision.plugins import Endpoint
+from provision.testing import MemoryConnector, Sample, SampleUser, TargetContract, sync
+from provision_oci import OciSettings, OciTarget
+from provision_oci.emulator import OciEmulator
+
+from .conftest import CLIENT_ID, CLIENT_SECRET, target, writes
+
+PEOPLE = Sample(
+    users=tuple(
+        SampleUser(f"person{i}", f"Given{i}", f"Family{i}", f"person{i}@example.org")
+        for i in range(120)
+    ),
+    groups={
+        "everyone": tuple(f"person{i}" for i in range(120)),
+        "leads": ("person0", "person1", "person2"),
+        "nobody": (),
+    },
+)
+
+
+class TestOciTarget(TargetContract):
+    @pytest.fixture
+    def target(self, domain: OciEmulator) -> OciTarget:
+        return target(domain)
+
+
+def by_name(domain: OciEmulator) -> dict[str, dict[str, Any]]:
+    return {u["userName"]: u for u in domain.users()}
+
+
+def group_members(domain: OciEmulator, name: str) -> set[str]:
+    names = {u["id"]: u["userName"] for u in domain.users()}
+    (group,) = [g for g in domain.groups() if g["displayName"] == name]
+    return {names[m["value"]] for m in group.get("members") or ()}
+
+
+def test_an_initial_sync_creates_everything_in_bulk_without_welcome_mail(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    report = sync(MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert (report.users["created"], report.groups["created"]) == (120, 3)
+    assert report.memberships["added"] == 123
+    assert group_members(domain, "leads") == {"person0", "person1", "person2"}
+    assert domain.welcome_mails == 0
+    counts = writes(domain)
+    assert counts == {"POST Bulk": 3 + 1}  # 120 users in bulks of 50, then the 3 groups
+    assert report.requests["target"]["POST Bulk"] == 4
+
+
+def test_a_second_run_sends_no_writes(domain: OciEmulator, tmp_path: Path) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    domain.reset_counts()
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.writes == 0, report.as_dict()
+    assert writes(domain) == {}
+
+
+def test_notify_users_lets_the_domain_send_welcome_mail(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    sync(MemoryConnector.holding(PEOPLE), target(domain, notify_users=True), tmp_path / "s.db")
+    assert domain.welcome_mails == 120
+
+
+def test_an_attribute_change_is_one_patch_of_that_attribute(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.directory.users["key-person7"]["title"] = "Engineer"
+    domain.reset_counts()
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.users["updated"] == 1
+    assert writes(domain) == {"POST Bulk": 1}
+    assert by_name(domain)["person7"]["title"] == "Engineer"
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+
+
+def test_memberships_are_added_and_removed(domain: OciEmulator, tmp_path: Path) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.directory.groups["leads"]["members"] = [
+        {"value": "key-person0"},
+        {"value": "key-person9"},
+    ]
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert (report.memberships["added"], report.memberships["removed"]) == (1, 2)
+    assert group_members(domain, "leads") == {"person0", "person9"}
+
+
+def test_a_user_gone_from_the_source_is_deactivated_then_deleted_on_request(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.remove("key-person5")
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.users["deactivated"] == 1
+    assert by_name(domain)["person5"]["active"] is False
+    assert "person5" not in group_members(domain, "everyone")
+    source.remove("key-person6")
+    report = sync(source, target(domain), tmp_path / "s.db", on_delete="delete")
+    assert report.users["deleted"] == 2  # the deactivated one goes too
+    assert {"person5", "person6"}.isdisjoint(by_name(domain))
+    assert domain.counts()["DELETE Users"] == 2
+
+
+def test_a_user_created_by_hand_in_the_domain_is_untouched(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    admin = httpx.post(
+        f"{domain.url}/oauth2/v1/token",
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
+    ).json()["access_token"]
+    created = httpx.post(
+        f"{domain.url}/admin/v1/Users",
+        headers={"Authorization": f"Bearer {admin}"},
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "admin",
+            "name": {"familyName": "Admin"},
+            "emails": [{"value": "admin@example.org", "type": "work", "primary": True}],
+        },
+    )
+    assert created.status_code == 201
+    before = by_name(domain)["admin"]
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.remove("key-person1")
+    sync(source, target(domain), tmp_path / "s.db")
+    assert by_name(domain)["admin"] == before
+
+
+def test_a_create_that_meets_an_existing_user_links_it(domain: OciEmulator, tmp_path: Path) -> None:
+    first = sync(MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "a.db")
+    assert first.users["created"] == 120
+    # A second state that knows nothing, told not to adopt by name: every create meets a 409.
+    again = sync(
+        MemoryConnector.holding(PEOPLE),
+        target(domain),
+        tmp_path / "b.db",
+        match_users_by="none",
+        match_groups_by="none",
+    )
+    assert again.status == "succeeded", again.errors
+    assert len(domain.users()) == 120
+    assert len(domain.groups()) == 3
+
+
+def test_a_user_without_email_fails_alone_with_a_clear_message(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    source.add(User(external_id="key-noemail", user_name="noemail"))
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "partial"
+    assert report.users["created"] == 120
+    (error,) = [e for e in report.errors if e.kind == "user"]
+    assert error.key == "key-noemail"
+    assert "requires one primary email" in error.message
+
+
+def test_without_bulk_every_change_is_one_request(domain: OciEmulator, tmp_path: Path) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    report = sync(source, target(domain, bulk="off"), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    counts = writes(domain)
+    assert counts == {"POST Users": 120, "POST Groups": 3}
+    source.remove("key-person3")
+    sync(source, target(domain, bulk="off"), tmp_path / "s.db")
+    assert domain.counts()["PUT UserStatusChanger"] == 1
+    assert by_name(domain)["person3"]["active"] is False
+
+
+def test_a_domain_without_bulk_is_written_one_request_each(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    domain.bulk = False
+    report = sync(MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert "POST Bulk" not in domain.counts()
+    assert domain.counts()["POST Users"] == 120
+
+
+def test_an_expired_token_is_renewed_once_mid_run(domain: OciEmulator, tmp_path: Path) -> None:
+    connector = target(domain)
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, connector, tmp_path / "s.db")
+    domain.expire_tokens()
+    source.directory.users["key-person1"]["title"] = "Changed"
+    report = sync(source, connector, tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert connector.client.stats.requests["POST token"] == 2
+
+
+def test_filters_match_only_their_own_object(domain: OciEmulator, tmp_path: Path) -> None:
+    hostile = SampleUser('x" or userName pr or "', "Hostile", "Name", "hostile@example.org")
+    source = MemoryConnector.holding(Sample((hostile, *PEOPLE.users[:3]), {}))
+    sync(source, target(domain), tmp_path / "a.db")
+    again = sync(source, target(domain), tmp_path / "b.db", match_users_by="none")
+    assert again.status == "succeeded", again.errors  # each 409 found exactly its own user
+    assert len(domain.users()) == 4
+
+
+@pytest.mark.parametrize("retry_after", [True, False])
+def test_429s_are_retried_with_or_without_retry_after(tmp_path: Path, retry_after: bool) -> None:
+    with OciEmulator(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, tier="free", retry_after=retry_after
+    ) as domain:
+        # The client believes in a budget far above the domain's: the domain answers 429.
+        connector = target(domain, tier="free", others_per_second=200, others_per_minute=10_000)
+        source = MemoryConnector.holding(Sample(PEOPLE.users[:30], {}))
+        report = sync(
+            source,
+            connector,
+            tmp_path / "s.db",
+            user_attributes=["userName", "name", "emails", "active"],
+        )
+        for _ in range(60):  # reads spend the others budget: a burst of GETs
+            Endpoint.wrap(connector).hook.provision_test()
+            if domain.throttled:
+                break
+        assert report.status == "succeeded", report.errors
+        assert domain.throttled > 0
+        assert connector.client.stats.throttled > 0
+        checks = Endpoint.wrap(connector).hook.provision_test()
+        assert all(c.ok for c in checks)
+
+
+def test_faults_are_retried_and_a_lost_answer_never_duplicates(tmp_path: Path) -> None:
+    with OciEmulator(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        limits=False,
+        fault_rate=0.1,
+        fail_after_commit_rate=0.2,
+        seed=3,
+    ) as domain:
+        source = MemoryConnector.holding(PEOPLE)
+        report = sync(source, target(domain, max_attempts=10), tmp_path / "s.db")
+        assert domain.faults_sent > 0
+        if report.status != "succeeded":
+            report = sync(source, target(domain, max_attempts=10), tmp_path / "s.db")
+        assert report.status == "succeeded", report.errors
+        assert sorted(by_name(domain)) == sorted(u.user_name for u in PEOPLE.users)
+        assert group_members(domain, "everyone") == {u.user_name for u in PEOPLE.users}
+
+
+def test_connectivity_reports_counts_and_bulk_limits(domain: OciEmulator) -> None:
+    checks = {c.name: c for c in Endpoint.wrap(target(domain)).hook.provision_test()}
+    assert all(c.ok for c in checks.values()), checks
+    assert "maxOperations 50" in checks["service provider config"].message
+    assert checks["Users listable"].message == "0 users in the domain"
+
+
+def test_a_wrong_secret_says_to_check_the_client(domain: OciEmulator) -> None:
+    checks = {
+        c.name: c
+        for c in Endpoint.wrap(target(domain, client_secret="wrong")).hook.provision_test()
+    }
+    assert checks["domain answers"].ok
+    assert not checks["token granted"].ok
+    assert "client_id and client_secret" in checks["token granted"].hint
+    assert "wrong" not in checks["token granted"].message
+
+
+def test_an_insufficient_app_role_says_to_grant_user_administrator(domain: OciEmulator) -> None:
+    domain.forbidden = True
+    checks = {c.name: c for c in Endpoint.wrap(target(domain)).hook.provision_test()}
+    failed = [c for c in checks.values() if not c.ok]
+    assert failed
+    assert all("User Administrator" in c.hint for c in failed)
+
+
+def test_an_unreachable_domain_says_to_check_the_url() -> None:
+    connector = OciTarget(
+        OciSettings(
+            domain_url="http://127.0.0.1:9",
+            client_id="c",
+            client_secret="s",
+            max_attempts=1,
+            timeout=2,
+        )
+    )
+    (check,) = Endpoint.wrap(connector).hook.provision_test()
+    assert (check.name, check.ok) == ("domain answers", False)
+    assert "domain_url" in check.hint
