@@ -29,8 +29,12 @@ from provision_oci.settings import TIERS
 def floor(calls: int, per_second: float, per_minute: float) -> float:
     """Seconds ``calls`` requests take within a budget whose buckets start full."""
     clock = [0.0]
-    budget = RateLimiter(per_second, per_minute, clock=lambda: clock[0],
-                         sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    budget = RateLimiter(
+        per_second,
+        per_minute,
+        clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
     for _ in range(calls):
         budget.acquire()
     return clock[0]
@@ -45,19 +49,25 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20)
     args = parser.parse_args()
     rng = random.Random(7)
-    users = tuple(SampleUser(f"user{i:06}", "Given", f"Family{i}", f"user{i:06}@example.org")
-                  for i in range(args.users))
+    users = tuple(
+        SampleUser(f"user{i:06}", "Given", f"Family{i}", f"user{i:06}@example.org")
+        for i in range(args.users)
+    )
     names = [f"group{g:04}" for g in range(args.groups)]
     members: dict[str, list[str]] = {n: [] for n in names}
     for user in users:
         for g in rng.sample(names, k=min(args.per_user, len(names))):
             members[g].append(user.user_name)
     source = MemoryConnector.holding(Sample(users, {g: tuple(m) for g, m in members.items()}))
-    with tempfile.TemporaryDirectory() as tmp, OciEmulator(
-        tier=args.tier, latency_ms=args.latency_ms, client_id="bench", client_secret="bench"
-    ) as domain:
-        settings = OciSettings(domain_url=domain.url, client_id="bench", client_secret="bench",
-                               tier=args.tier)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        OciEmulator(
+            tier=args.tier, latency_ms=args.latency_ms, client_id="bench", client_secret="bench"
+        ) as domain,
+    ):
+        settings = OciSettings(
+            domain_url=domain.url, client_id="bench", client_secret="bench", tier=args.tier
+        )
         state = Path(tmp) / "state.db"
         started = time.monotonic()
         first = sync(source, OciTarget(settings), state)
@@ -76,23 +86,31 @@ def main() -> None:
     least = max(bulk_floor, others_floor)
     per_group = [len(m) for m in members.values()]
     ideal_bulk = math.ceil(args.users / 50) + math.ceil(args.groups / 50)
-    writes = {k: v for k, v in rerun_counts.items() if k.split()[0] in ("POST", "PUT", "PATCH",
-                                                                          "DELETE")}
+    writes = {
+        k: v for k, v in rerun_counts.items() if k.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
+    }
     writes.pop("POST token", None)
     rows = [
         ("users / groups / memberships", f"{args.users} / {args.groups} / {sum(per_group)}"),
         ("tier, latency", f"{args.tier}, {args.latency_ms:g} ms"),
-        ("initial sync status", f"{first.status} ({first.users['created']} users, "
-         f"{first.groups['created']} groups, {first.memberships['added']} memberships)"),
+        (
+            "initial sync status",
+            f"{first.status} ({first.users['created']} users, "
+            f"{first.groups['created']} groups, {first.memberships['added']} memberships)",
+        ),
         ("requests", ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))),
         ("Bulk calls (ideal: 50 per call)", f"{bulk_calls} ({ideal_bulk})"),
         ("floor: bulk / others budget, s", f"{bulk_floor:.1f} / {others_floor:.1f}"),
         ("initial sync, s (x floor)", f"{initial:.1f} ({initial / least:.2f}x)"),
         ("429s received, welcome mails", f"{throttled}, {mails}"),
-        ("no-op re-run: writes, s", f"{sum(writes.values())} ({second.writes} in the report),"
-         f" {rerun:.1f}"),
-        ("peak RSS, MB (emulator included)",
-         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"),
+        (
+            "no-op re-run: writes, s",
+            f"{sum(writes.values())} ({second.writes} in the report), {rerun:.1f}",
+        ),
+        (
+            "peak RSS, MB (emulator included)",
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"$ python {' '.join(sys.argv)}")
