@@ -14,7 +14,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -197,7 +197,7 @@ class CognitoStandIn:
         self,
         pool_id: str,
         users: Iterable[tuple[str, dict[str, str]]],
-        groups: dict[str, Iterable[str]] | None = None,
+        groups: Mapping[str, Iterable[str]] | None = None,
         enabled: Callable[[str], bool] = lambda _: True,
     ) -> dict[str, str]:
         """Insert users (username, attributes) and groups (name → usernames) in moto directly.

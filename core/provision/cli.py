@@ -397,45 +397,60 @@ def runs(ctx: Context, limit: int, as_json: bool) -> None:
 )
 @click.pass_obj
 def demo(ctx: Context, workdir: Path | None, users: int) -> None:
-    """Show a whole sync on sample data: test, plan, run, change, run, no-op."""
+    """Run the real job between local stand-ins: moto's Cognito and an OCI emulator.
+
+    Seeds a sample pool, then: test both endpoints, plan, run, change the pool (edit a
+    user, remove one from a group, delete one), run again, and run a third time (nothing to
+    do). Everything listens on 127.0.0.1 and stops when the demo ends.
+    """
     from provision import demo as sample
 
     keep = workdir is not None
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provision-")))
-        path = sample.prepare(workdir.resolve(), users)
-        config = load(path, env={})
-        _heading(f"The configuration ({path})")
-        out.print(path.read_text().rstrip())
-        for name in ("pool", "domain"):
+        try:
+            box = stack.enter_context(sample.sandbox(workdir.resolve(), users))
+        except sample.DemoUnavailable as error:
+            _fail(str(error), 2)
+        config = load(box.config, env=sample.SECRETS, known_connectors={"cognito", "oci"})
+        _heading(
+            f"A pool of {users} users in Cognito (moto, {box.cognito.url}) and an "
+            f"identity domain (emulator, {box.domain.url})"
+        )
+        _heading(f"The configuration: {box.config}")
+        out.print(box.config.read_text().rstrip())
+        for name in ("cognito", "oci"):
             _heading(f"provision test {name}")
             _print_checks(api.connectivity(config, name))
-        _heading("provision plan 'pool->domain'")
-        plan_report = api.sync(
-            config, "pool", "domain", dry_run=True, on_plan=lambda plan: _print_plan(plan, 8)
+        _heading("provision plan 'cognito->oci'")
+        plans: list[Plan] = []
+        report = api.sync(config, "cognito", "oci", dry_run=True, on_plan=plans.append)
+        for plan in plans:
+            _print_plan(plan, 6)
+        print_report(report)
+        steps = (
+            ("provision run 'cognito->oci'", None),
+            ("Change the pool, then run again", sample.change_pool),
+            ("Run once more: nothing to do", None),
         )
-        print_report(plan_report)
-        for title, step in (
-            ("provision run 'pool->domain'", None),
-            ("Changes in the pool, then run again", sample.change_pool),
-            ("A third run: nothing to do", None),
-        ):
+        for title, step in steps:
             _heading(title)
             if step is not None:
-                for line in step(workdir):
+                for line in step(box):
                     out.print(f"  {line}")
             progress = BarProgress() if err.is_terminal else LineProgress()
             with progress:
-                report = api.sync(config, "pool", "domain", progress=progress)
+                report = api.sync(config, "cognito", "oci", progress=progress)
             print_report(report)
             if report.status != "succeeded":
                 sys.exit(report.exit_code)
+        out.print(
+            f"\nThe domain sent {box.domain.welcome_mails} welcome mails and answered "
+            f"{box.domain.throttled} requests with 429."
+        )
         if keep:
-            out.print(
-                f"\nThe demo's files are in {workdir}: try `provision -c "
-                f"{workdir / 'provision.toml'} runs`."
-            )
+            out.print(f"The demo's files are in {workdir}: try `provision -c {box.config} runs`.")
 
 
 def _heading(text: str) -> None:

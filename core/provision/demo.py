@@ -1,13 +1,19 @@
-"""Sample data and a workspace for ``provision demo``: a realistic directory, then changes.
+"""``provision demo``: the real job between local stand-ins, from nothing but this repository.
 
-Until the Cognito and OCI stand-ins are wired in, the demo syncs between two ``file``
-endpoints: a source directory seeded like a real user pool, and a target directory.
+It starts moto's Cognito and the OCI identity-domain emulator on 127.0.0.1 (free ports),
+seeds a sample user pool, writes the ``provision.toml`` it uses (secrets excluded: they are
+handed over as environment variables, as they should be in production), and the CLI then runs
+``test``, ``plan`` and ``run``, changes the pool through Cognito's API, and runs again.
+Needs the ``demo`` extra (moto, scim2-server).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +83,29 @@ GROUPS = (
     "on-call",
     "contractors",
 )
+DEPARTMENTS = ("R&D", "Operations", "Sales", "Finance", "People")
+
+OCI_CLIENT = "provision-demo"
+SECRETS = {
+    "PROVISION_COGNITO_SECRET_ACCESS_KEY": "demo-secret-access-key",
+    "PROVISION_OCI_CLIENT_SECRET": "demo-client-secret",
+}
 
 CONFIG = """\
-# What `provision demo` used. Secrets never go in this file: give them as
-# PROVISION_<TABLE>_<KEY> environment variables (e.g. PROVISION_OCI_CLIENT_SECRET).
+# The configuration `provision demo` used. Secrets are not in this file: they come from
+# PROVISION_COGNITO_SECRET_ACCESS_KEY and PROVISION_OCI_CLIENT_SECRET in the environment.
 
-[pool]
-connector = "file"
-path = "pool.json"
+[cognito]
+region = "{region}"
+user_pool_id = "{pool}"
+access_key_id = "AKIADEMOSTANDIN"
+endpoint_url = "{cognito_url}"        # the local stand-in; leave out for AWS
+sts_endpoint_url = "{cognito_url}"
 
-[domain]
-connector = "file"
-path = "domain.json"
+[oci]
+domain_url = "{oci_url}"              # https://idcs-….identity.oraclecloud.com in production
+client_id = "{client}"
+tier = "premium"
 
 [sync]
 on_delete = "deactivate"
@@ -96,62 +113,99 @@ state = "provision-state.db"
 """
 
 
-def sample_pool(users: int = 300, seed: int = 7) -> dict[str, list[dict[str, Any]]]:
-    """A user pool as SCIM JSON: names, emails, phones, some disabled, overlapping groups."""
+class DemoUnavailable(Exception):
+    """The demo extra is not installed."""
+
+
+@dataclass
+class Sandbox:
+    """The running stand-ins and the files of one demo."""
+
+    workdir: Path
+    config: Path
+    cognito: Any
+    domain: Any
+    pool: str
+    usernames: list[str]
+    groups: dict[str, list[str]]
+
+
+def people(users: int, seed: int = 7) -> list[tuple[str, dict[str, str], bool]]:
+    """A pool's worth of (username, attributes, enabled), varied like a real one."""
     rng = random.Random(seed)
-    people: list[dict[str, Any]] = []
+    out = []
     for i in range(users):
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         login = f"{given}.{family}{i}".lower().replace(" ", "").replace("-", "")
-        person: dict[str, Any] = {
-            "id": f"{rng.getrandbits(128):032x}",
-            "userName": login,
-            "name": {"givenName": given, "familyName": family},
-            "displayName": f"{given} {family}",
-            "emails": [{"value": f"{login}@example.org", "type": "work", "primary": True}],
-            "phoneNumbers": [{"value": f"+1555{rng.randrange(10**7):07d}", "type": "mobile"}],
-            "active": rng.random() > 0.05,
+        attributes = {
+            "email": f"{login}@example.org",
+            "email_verified": "true",
+            "given_name": given,
+            "family_name": family,
+            "phone_number": f"+1555{rng.randrange(10**7):07d}",
             "locale": rng.choice(("en-US", "en-GB", "fr-FR", "de-DE")),
+            "custom:department": rng.choice(DEPARTMENTS),
         }
-        people.append(person)
-    groups = []
-    for name in GROUPS:
-        members = rng.sample(people, k=rng.randrange(3, max(4, users // 4)))
-        groups.append(
-            {
-                "id": name,
-                "displayName": name,
-                "members": [{"value": p["id"]} for p in members],
-            }
-        )
-    return {"Users": people, "Groups": groups}
+        out.append((login, attributes, rng.random() > 0.05))
+    return out
 
 
-def prepare(workdir: Path, users: int = 300) -> Path:
-    """Write the configuration and the seeded pool into ``workdir``; return the config path."""
+@contextlib.contextmanager
+def sandbox(workdir: Path, users: int = 300) -> Iterator[Sandbox]:
+    """Start both stand-ins, seed the pool, write the configuration; stop everything after."""
+    try:
+        from provision_cognito.standin import CognitoStandIn
+        from provision_oci.emulator import OciEmulator
+    except ImportError as err:
+        raise DemoUnavailable(
+            f"provision demo needs the demo extra ({err.name} is missing): pip install -e '.[demo]'"
+        ) from None
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # never look for a cloud
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "pool.json").write_text(json.dumps(sample_pool(users), indent=1))
-    config = workdir / "provision.toml"
-    config.write_text(CONFIG)
-    return config
+    with (
+        CognitoStandIn() as cognito,
+        OciEmulator(
+            tier="premium",
+            client_id=OCI_CLIENT,
+            client_secret=SECRETS["PROVISION_OCI_CLIENT_SECRET"],
+        ) as domain,
+    ):
+        pool = cognito.create_pool(name="demo-pool", custom=["department"])
+        rng = random.Random(11)
+        sample = people(users)
+        names = [name for name, _, _ in sample]
+        groups = {g: rng.sample(names, k=rng.randrange(5, max(6, users // 4))) for g in GROUPS}
+        enabled = {name: on for name, _, on in sample}
+        cognito.seed(pool, [(n, a) for n, a, _ in sample], groups, enabled=enabled.__getitem__)
+        config = workdir / "provision.toml"
+        config.write_text(
+            CONFIG.format(
+                region=cognito.region,
+                pool=pool,
+                cognito_url=cognito.url,
+                oci_url=domain.url,
+                client=OCI_CLIENT,
+            )
+        )
+        yield Sandbox(workdir, config, cognito, domain, pool, names, groups)
 
 
-def change_pool(workdir: Path) -> list[str]:
-    """Edit one user, remove one from a group, delete one; say what was done."""
-    path = workdir / "pool.json"
-    pool = json.loads(path.read_text())
-    edited, removed_from, deleted = pool["Users"][0], pool["Groups"][0], pool["Users"][1]
-    edited["name"]["givenName"] = "Renamed"
-    edited["displayName"] = f"Renamed {edited['name']['familyName']}"
-    member = next(m["value"] for m in removed_from["members"] if m["value"] != deleted["id"])
-    removed_from["members"] = [m for m in removed_from["members"] if m["value"] != member]
-    pool["Users"] = [u for u in pool["Users"] if u["id"] != deleted["id"]]
-    for group in pool["Groups"]:
-        group["members"] = [m for m in group["members"] if m["value"] != deleted["id"]]
-    path.write_text(json.dumps(pool, indent=1))
-    gone = next(u["userName"] for u in pool["Users"] if u["id"] == member)
+def change_pool(box: Sandbox) -> list[str]:
+    """Edit one user, remove one from a group, delete one: through Cognito's own API."""
+    idp = box.cognito.client()
+    edited, deleted = box.usernames[0], box.usernames[1]
+    group, members = next(iter(box.groups.items()))
+    removed = next(m for m in members if m not in (edited, deleted))
+    idp.admin_update_user_attributes(
+        UserPoolId=box.pool,
+        Username=edited,
+        UserAttributes=[{"Name": "given_name", "Value": "Renamed"}],
+    )
+    idp.admin_remove_user_from_group(UserPoolId=box.pool, Username=removed, GroupName=group)
+    idp.admin_delete_user(UserPoolId=box.pool, Username=deleted)
+    box.cognito.reset()  # the demo's own admin calls are not the sync's
     return [
-        f"renamed {edited['userName']} to {edited['displayName']!r}",
-        f"removed {gone} from group {removed_from['displayName']}",
-        f"deleted user {deleted['userName']}",
+        f"AdminUpdateUserAttributes: {edited} now has given_name 'Renamed'",
+        f"AdminRemoveUserFromGroup: {removed} left {group}",
+        f"AdminDeleteUser: {deleted}",
     ]
