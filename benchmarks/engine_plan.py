@@ -1,0 +1,120 @@
+"""Plan a no-op sync of N users in memory: CPU seconds and peak RSS of the engine.
+
+    python benchmarks/engine_plan.py --users 1000000
+
+Both sides are in-memory connectors that build each scim2-models User as the engine pulls it
+(as a real connector streams its API pages), ~1% as many groups, ~3 memberships per user; the
+target holds the same users with its own ids, so the plan is empty. Reported: the whole plan,
+the part spent building scim2-models objects (measured by building the same objects alone),
+the engine's own share, and the process's peak RSS. One run per process: RSS is a high-water
+mark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scim2_models import Email, Group, GroupMember, Name, User
+
+from provision import Check, Role, hookimpl
+from provision.testing import MemorySettings, sync
+
+
+class Generated:
+    """A side of N users and N/100 groups, built on the fly; ``target`` gives them ids."""
+
+    roles = frozenset({Role.SOURCE, Role.TARGET})
+    Settings = MemorySettings
+
+    def __init__(self, users: int, target: bool, seed: int = 1) -> None:
+        self.users, self.target, self.seed = users, target, seed
+
+    @hookimpl
+    def provision_test(self) -> list[Check]:
+        return [Check("generated", True, "")]
+
+    @hookimpl
+    def provision_full_read(self) -> Iterator[Any]:
+        return objects(self.users, self.target, self.seed)
+
+    @hookimpl
+    def provision_write(self, changes: Any) -> Iterator[Any]:
+        raise AssertionError("a plan writes nothing")
+
+
+def objects(users: int, target: bool, seed: int) -> Iterator[Any]:
+    ident = (lambda i: f"id-{i:08}") if target else (lambda i: f"sub-{i:08}")
+    for i in range(users):
+        yield User(
+            id=ident(i) if target else None,
+            external_id=f"sub-{i:08}",
+            user_name=f"user{i:08}@example.org",
+            name=Name(given_name="Given", family_name=f"Family{i}"),
+            display_name=f"Given Family{i}",
+            emails=[Email(value=f"user{i:08}@example.org", type="work", primary=True)],
+            active=True,
+        )
+    rng = random.Random(seed)
+    groups = max(1, users // 100)
+    members: list[list[int]] = [[] for _ in range(groups)]
+    for i in range(users):
+        for g in rng.sample(range(groups), k=min(3, groups)):
+            members[g].append(i)
+    for g, ids in enumerate(members):
+        yield Group(
+            id=f"gid-{g:06}" if target else None,
+            external_id=f"group{g:06}",
+            display_name=f"group{g:06}",
+            members=[GroupMember(value=ident(i)) for i in ids] or None,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu, wall = time.process_time(), time.monotonic()
+        report = sync(
+            Generated(args.users, False),
+            Generated(args.users, True),
+            Path(tmp) / "state.db",
+            dry_run=True,
+        )
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    build = time.process_time()
+    for side in (False, True):
+        for _ in objects(args.users, side, 1):
+            pass
+    build = time.process_time() - build
+    assert report.users["unchanged"] == args.users, report.as_dict()
+    assert report.writes == 0
+    rows = [
+        (
+            "users per side (groups, memberships)",
+            f"{args.users} ({report.groups['read']}, {report.memberships['read']})",
+        ),
+        ("plan: CPU s (wall s)", f"{cpu:.1f} ({wall:.1f})"),
+        ("  building scim2-models objects, CPU s", f"{build:.1f}"),
+        ("  the engine's own share, CPU s", f"{cpu - build:.1f}"),
+        ("  engine per object, µs", f"{(cpu - build) / (2 * args.users) * 1e6:.0f}"),
+        ("peak RSS, MB", f"{rss:.0f}"),
+        ("changes planned", f"{report.writes}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"$ python {' '.join(sys.argv)}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
