@@ -721,6 +721,7 @@ class OciEmulator:
         fail_after_commit_rate: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: tuple[str, str] | None = None,
     ) -> None:
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
@@ -734,6 +735,8 @@ class OciEmulator:
         self.forbidden = forbidden
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context
+        """(certificate file, key file): serve https, as a real domain does."""
         self.welcome_mails = 0
         """Users created without ``bypassNotification: true``: each got a welcome e-mail."""
         self.throttled = 0
@@ -768,7 +771,9 @@ class OciEmulator:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server(self.host, self.port, self.wsgi, threaded=True)
+        self._server = make_server(
+            self.host, self.port, self.wsgi, threaded=True, ssl_context=self.ssl_context
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # stop() waits for one poll
@@ -789,7 +794,7 @@ class OciEmulator:
     def url(self) -> str:
         """The domain URL (``https://idcs-….identity.oraclecloud.com`` on OCI)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
 
     # Settings
     @property
