@@ -1,0 +1,95 @@
+"""Run every benchmark and write docs/benchmarks.md with what they printed.
+
+    python benchmarks/report.py            # the full set (about 20 minutes on 2 cores)
+    python benchmarks/report.py --quick    # small sizes, to try the scripts (about 2 minutes)
+
+Each benchmark runs in a process of its own (peak RSS is per process) and prints the command
+that reproduces it, so the page says how every figure was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs" / "benchmarks.md"
+
+FULL = [
+    (
+        "Source: reading a Cognito pool (moto over HTTP, UserList budget 30/s)",
+        "cognito_read.py",
+        [
+            ["--users", "1000", "--groups", "10"],
+            ["--users", "10000", "--groups", "100"],
+            ["--users", "100000", "--groups", "1000"],
+        ],
+    ),
+    (
+        "Target: an initial sync into the OCI emulator, then a no-op re-run",
+        "oci_sync.py",
+        [
+            ["--users", "10000", "--groups", "100", "--tier", "free", "--latency-ms", "20"],
+            ["--users", "10000", "--groups", "100", "--tier", "premium", "--latency-ms", "20"],
+        ],
+    ),
+    (
+        "Engine: a no-op plan in memory (no I/O)",
+        "engine_plan.py",
+        [["--users", "100000"], ["--users", "1000000"]],
+    ),
+    (
+        "Baseline: a hand-written sequential sync beside provision, same stand-ins",
+        "baseline.py",
+        [["--users", "1000", "--groups", "10", "--latency-ms", "20"]],
+    ),
+]
+
+
+def _small(args: list[str]) -> list[str]:
+    out = list(args)
+    if "--users" in out:
+        out[out.index("--users") + 1] = "300"
+    if "--groups" in out:
+        out[out.index("--groups") + 1] = "5"
+    return out
+
+
+QUICK = [(title, script, [_small(runs[0])]) for title, script, runs in FULL]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--output", type=Path, default=DOCS)
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    sections = [
+        "# Benchmarks\n",
+        f"Written by `python benchmarks/report.py{' --quick' if args.quick else ''}` on "
+        f"{datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, {platform.python_version()}, "
+        "2 cores). Every figure below comes from the output printed under it, with the command "
+        "that produced it; the stand-ins (moto, the OCI emulator) run in the benchmark's own "
+        "process, so CPU and memory figures include them unless they say otherwise.\n",
+    ]
+    for title, script, runs in plan:
+        sections.append(f"## {title}\n")
+        for extra in runs:
+            command = [sys.executable, str(HERE / script), *extra]
+            started = time.monotonic()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            output = (done.stdout + (done.stderr if done.returncode else "")).strip()
+            output = output.replace(sys.executable, "python").replace(str(HERE.parent) + "/", "")
+            print(output, f"\n({time.monotonic() - started:.0f} s)\n", flush=True)
+            sections.append(f"```\n{output}\n```\n")
+    args.output.write_text("\n".join(sections))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
