@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 import uuid
 from collections import Counter
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+
+from provision.loopback import LoopbackServer
 
 ACCOUNT = "123456789012"
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
@@ -82,8 +83,7 @@ class CognitoStandIn:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # Server
     def __enter__(self) -> CognitoStandIn:
@@ -95,28 +95,21 @@ class CognitoStandIn:
 
     def start(self) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import make_server
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server("127.0.0.1", 0, self._middleware(app), threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="cognito-standin"
-        )
-        self._thread.start()
+        app = self._middleware(DomainDispatcherApplication(create_backend_app))
+        self._server = LoopbackServer(app, name="cognito-standin")
+        self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        if self._server is None:
+            raise RuntimeError("the Cognito stand-in is not running: start() it first")
+        return self._server.url
 
     def _middleware(self, app: Any) -> Any:
         def handle(environ: dict[str, Any], start_response: Any) -> Any:

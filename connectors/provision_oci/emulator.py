@@ -84,6 +84,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
 
+from provision.loopback import LoopbackServer
 from provision.ratelimit import RateLimiter
 from provision_oci.settings import TIERS
 
@@ -756,8 +757,7 @@ class OciEmulator:
         self.service = OciService(self, build_provider())
         self.storage.group_type = self.service.get_resource_type("Group")
         self.app = OciApplication(self, self.storage, self.service)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # Server
     def __enter__(self) -> OciEmulator:
@@ -768,33 +768,26 @@ class OciEmulator:
         self.stop()
 
     def start(self) -> None:
-        from werkzeug.serving import make_server
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server(
-            self.host, self.port, self.wsgi, threaded=True, ssl_context=self.ssl_context
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits for one poll
-            daemon=True,
+        self._server = LoopbackServer(
+            self.wsgi,
             name="oci-emulator",
+            host=self.host,
+            port=self.port,
+            ssl_context=self.ssl_context,
         )
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     @property
     def url(self) -> str:
         """The domain URL (``https://idcs-….identity.oraclecloud.com`` on OCI)."""
-        host, port = self._server.server_address[:2]
-        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: start() it first")
+        return self._server.url
 
     # Settings
     @property

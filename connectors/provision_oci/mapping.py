@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from scim2_models import EnterpriseUser, Group, GroupMember, User
 
 from provision import Kind, Unreadable
+from provision import mapping as core
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -62,17 +63,8 @@ SUBATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
 }
 SIMPLE_USER = (
-    "userName",
-    "displayName",
-    "nickName",
-    "profileUrl",
-    "title",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "active",
-    "externalId",
+    *(name for name in core.USER_ATTRIBUTES if name not in SUBATTRIBUTES),
+    core.EXTERNAL_ID,
 )
 USER_ATTRIBUTES = frozenset(SIMPLE_USER) | frozenset(SUBATTRIBUTES)
 """What the domain stores of a user, as the sync compares it."""
