@@ -14,8 +14,9 @@ import math
 import os
 import random
 import resource
-import sys
 import time
+
+from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
 from provision import Role
 from provision.plugins import Endpoint
@@ -82,10 +83,7 @@ def main() -> None:
         ("peak RSS, MB (server included)", f"{rss:.0f}"),
         ("seeding, s", f"{seeded:.1f}"),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"$ python {' '.join(sys.argv)}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

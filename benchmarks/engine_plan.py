@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scim2_models import Email, Group, GroupMember, Name, User
+from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
 from provision import Check, Role, hookimpl
 from provision.testing import MemorySettings, sync
@@ -110,10 +110,7 @@ def main() -> None:
         ("peak RSS, MB", f"{rss:.0f}"),
         ("changes planned", f"{report.writes}"),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"$ python {' '.join(sys.argv)}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ import argparse
 import math
 import random
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
 from provision.ratelimit import RateLimiter
 from provision.testing import MemoryConnector, Sample, SampleUser, sync
@@ -112,10 +113,7 @@ def main() -> None:
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}",
         ),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"$ python {' '.join(sys.argv)}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

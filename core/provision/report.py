@@ -11,6 +11,23 @@ USER_COUNTS = ("read", "created", "updated", "deactivated", "deleted", "unchange
 GROUP_COUNTS = ("read", "created", "updated", "deleted", "unchanged", "failed")
 MEMBERSHIP_COUNTS = ("read", "added", "removed", "unchanged", "failed")
 STATUSES = ("succeeded", "partial", "failed", "aborted")
+KEYS = (
+    "source",
+    "target",
+    "mode",
+    "dry_run",
+    "status",
+    "reason",
+    "started_at",
+    "duration_s",
+    "users",
+    "groups",
+    "memberships",
+    "requests",
+    "throttled",
+    "errors",
+)
+"""The report's top-level keys, a stable interface."""
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "aborted": 1, "partial": 3}
 """Process exit code by status; configuration and usage mistakes exit 2."""
