@@ -385,7 +385,7 @@ class Connectivity:
                 "Check region and endpoint_url, and that "
                 "this machine reaches the Cognito endpoint.",
             )
-        return self.add(name, True, "allowed")
+        return self.add(name, True, found)
 
 
 def _describe(err: BaseException) -> str:

@@ -51,6 +51,10 @@ def test_a_healthy_pool_passes_every_check_in_seconds(
         "configured groups",
     }
     assert found["configured groups"].message == "not in the pool: g"
+    pool, region = settings["user_pool_id"], settings["region"]
+    assert (
+        found["user pool"].message == f"{pool} found in {region} (cognito-idp:ListGroups allowed)"
+    )
     assert "case-sensitive" in found["configured groups"].hint
 
 
