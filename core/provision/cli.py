@@ -258,11 +258,14 @@ def _sync(
             allow_deletes=allow_deletes,
             incremental=incremental,
             progress=progress,
-            on_plan=plans.append if dry_run and not as_json else None,
+            on_plan=plans.append if dry_run else None,
         )
-    for plan in plans:
-        _print_plan(plan, show)
     data = report.as_dict()
+    for plan in plans:
+        if as_json or report_file is not None:  # the plan, reviewable by a machine
+            data["changes"] = [item.as_dict() for item in plan.changes()]
+        if not as_json:
+            _print_plan(plan, show)
     if report_file is not None:
         try:
             report_file.parent.mkdir(parents=True, exist_ok=True)

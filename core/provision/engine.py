@@ -143,6 +143,19 @@ class Planned:
     remove: tuple[str, ...] = ()
     """Member target ids to remove."""
 
+    def as_dict(self) -> dict[str, Any]:
+        """For ``provision plan --json``: members by source key (adds) and target id (removes)."""
+        return {
+            "kind": self.kind.value,
+            "action": "members" if self.kind is Kind.MEMBERSHIP else self.action.value,
+            "key": self.key,
+            "name": self.label,
+            "target_id": self.target_id,
+            "attributes": list(self.attributes),
+            "add_members": list(self.add),
+            "remove_members": list(self.remove),
+        }
+
     def describe(self) -> str:
         name = self.label or self.key
         if self.kind is Kind.MEMBERSHIP:

@@ -51,6 +51,7 @@ _ABSENT = bytes(DIGEST_SIZE)
 _DROPPED_SUBATTRIBUTES = frozenset({"$ref", "schemas"})
 
 
+@functools.cache
 def slots(attributes: tuple[str, ...]) -> tuple[str, ...]:
     """The compared attributes in digest order: ``externalId`` first."""
     return (EXTERNAL_ID, *(a for a in attributes if a != EXTERNAL_ID))

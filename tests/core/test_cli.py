@@ -237,3 +237,20 @@ def test_settings_come_from_the_environment(cli: Cli) -> None:
     result = cli("run", "file->copy", env=env)
     assert result.returncode == 0, result.stderr
     assert len(users(cli.cwd / "copy.json")) == 12
+
+
+def test_plan_json_lists_every_change_for_review(files: Cli) -> None:
+    files("run", "src->dst")
+    source = json.loads((files.cwd / "src.json").read_text())
+    source["Users"][0]["title"] = "Lead"
+    source["Groups"][1]["members"] = source["Groups"][1]["members"][:1]
+    write(files.cwd / "src.json", source)
+    code, plan = files.json("plan", "src->dst", "--report", "plan.json")
+    assert code == 0
+    changes = {(c["kind"], c["action"], c["name"]): c for c in plan["changes"]}
+    assert changes[("user", "update", "person0")]["attributes"] == ["title"]
+    (members,) = [c for c in plan["changes"] if c["kind"] == "membership"]
+    assert members["name"] == "leads"
+    assert len(members["remove_members"]) == 1
+    assert json.loads((files.cwd / "plan.json").read_text())["changes"] == plan["changes"]
+    assert "Lead" not in (files.cwd / "dst.json").read_text()  # and nothing was written
