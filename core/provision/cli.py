@@ -207,7 +207,7 @@ def _sync_options(fn: Any) -> Any:
             default=50,
             show_default=True,
             metavar="N",
-            help="List at most N planned changes.",
+            help="plan: list at most N changes.",
         ),
     ]
     for option in reversed(options):
@@ -219,7 +219,10 @@ def _sync_options(fn: Any) -> Any:
 @_sync_options
 @click.pass_obj
 def plan(ctx: Context, /, **kwargs: Any) -> None:
-    """Show what 'SRC->DST' would change, writing nothing."""
+    """Show what a run would change, writing nothing.
+
+    PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
+    """
     _sync(ctx, dry_run=True, **kwargs)
 
 
@@ -227,7 +230,10 @@ def plan(ctx: Context, /, **kwargs: Any) -> None:
 @_sync_options
 @click.pass_obj
 def run(ctx: Context, /, **kwargs: Any) -> None:
-    """Make DST match SRC: create, update, deactivate or delete, and fix memberships."""
+    """Make DST match SRC: create, update, deactivate or delete, and fix memberships.
+
+    PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
+    """
     _sync(ctx, dry_run=False, **kwargs)
 
 
