@@ -12,8 +12,10 @@ import functools
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +39,10 @@ SPOOL_BATCH = 1000
 
 class ReadError(Exception):
     """A full read did not complete; nothing may be written."""
+
+
+class _Stopped(ReadError):
+    """The read was told to stop."""
 
 
 class _Conflict(Exception):
@@ -227,25 +233,38 @@ class Sync:
         return self.user_attributes if kind is Kind.USER else self.group_attributes
 
     # 1-2. Read
-    def read(self, endpoint: Endpoint, role: Role) -> Snapshot:
-        """Reduce everything ``endpoint`` holds to records; `ReadError` if anything fails."""
+    def read(
+        self,
+        endpoint: Endpoint,
+        role: Role,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> Snapshot:
+        """Reduce everything ``endpoint`` holds to records; `ReadError` if anything fails.
+
+        ``stop`` ends the read early (the other side's read failed: nothing will be written).
+        """
+        progress = progress or self.progress
         snapshot = Snapshot()
         wanted = mapping.wanted(self.user_attributes, self.group_attributes)
-        self.progress.phase(f"read {endpoint.name}")
+        progress.phase(f"read {endpoint.name}")
         try:
             objects = endpoint.hook.provision_full_read(role=role, attributes=wanted)
             if objects is None:
                 raise ReadError(f"connector {endpoint.info.name!r} returned nothing to read")
             for obj in objects:
+                if stop is not None and stop.is_set():
+                    raise _Stopped()
                 self._take(obj, snapshot, role)
-                self.progress.advance()
+                progress.advance()
         except ReadError:
             raise
         except Exception as err:
             log.debug("read of %s failed", endpoint.name, exc_info=True)
             raise ReadError(f"{type(err).__name__}: {err}") from err
         finally:
-            self.spool.flush()
+            if role is Role.SOURCE:  # the spool belongs to the source's (the main) thread
+                self.spool.flush()
         counts = self.report.users, self.report.groups
         if role is Role.SOURCE:
             counts[0]["read"] = len(snapshot.users)
@@ -807,29 +826,50 @@ def _run(
     sync: Sync, dry_run: bool, allow_deletes: bool, on_plan: Callable[[Plan], None] | None
 ) -> None:
     report = sync.report
-    try:
-        source = sync.read(sync.source, Role.SOURCE)
-    except ReadError as err:
-        report.status = "aborted"
-        report.reason = (
-            f"reading the source {sync.source.name!r} failed: {err}. Nothing was written."
-        )
-        return
-    try:
-        target = sync.read(sync.target, Role.TARGET)
-    except ReadError as err:
-        report.status = "aborted"
-        report.reason = (
-            f"reading the target {sync.target.name!r} failed: {err}. Nothing was written."
-        )
-        return
+    source_name, target_name = sync.source.name, sync.target.name
+    # Both sides are read at once (the source's read is mostly waiting on its rate limit);
+    # nothing is written unless both reads are complete.
+    stop = threading.Event()
+
+    def read_target() -> Snapshot:
+        try:
+            return sync.read(sync.target, Role.TARGET, NoProgress(), stop)
+        except ReadError:
+            stop.set()  # no use reading the source to the end
+            raise
+
+    with ThreadPoolExecutor(1, thread_name_prefix="read-target") as pool:
+        target_read = pool.submit(read_target)
+        try:
+            source = sync.read(sync.source, Role.SOURCE, stop=stop)
+        except _Stopped:
+            source = None
+        except ReadError as err:
+            stop.set()
+            report.status = "aborted"
+            report.reason = (
+                f"reading the source {source_name!r} failed: {err}. Nothing was written."
+            )
+            return
+        try:
+            target = target_read.result()
+        except ReadError as err:
+            report.status = "aborted"
+            report.reason = (
+                f"reading the target {target_name!r} failed: {err}. Nothing was written."
+            )
+            return
+    if source is None:  # stopped, yet the target read did not fail: cannot happen
+        raise AssertionError("the source read stopped without a failed target read")
+    sync.progress.phase(f"read {target_name}", len(target.users) + len(target.groups))
+    sync.progress.advance(len(target.users) + len(target.groups))
     plan = sync.plan(source, target)
     if on_plan is not None:
         on_plan(plan)
-    stop = sync.guard(plan, allow_deletes)
-    if stop:
+    refusal = sync.guard(plan, allow_deletes)
+    if refusal:
         report.status = "aborted"
-        report.reason = stop
+        report.reason = refusal
         return
     if dry_run:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,14 +70,17 @@ class Report:
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
     throttled: dict[str, int] = field(default_factory=dict)
     errors: list[ObjectError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Both sides are read at once: their errors arrive from two threads."""
 
     def counts(self, kind: Kind) -> dict[str, int]:
         return {Kind.USER: self.users, Kind.GROUP: self.groups}.get(kind, self.memberships)
 
     def error(self, kind: Kind | str, key: str, action: str, message: str) -> None:
         kind = Kind(kind)
-        self.errors.append(ObjectError(kind.value, key, action, message))
-        self.counts(kind)["failed"] += 1
+        with self._lock:
+            self.errors.append(ObjectError(kind.value, key, action, message))
+            self.counts(kind)["failed"] += 1
 
     @property
     def writes(self) -> int:

@@ -592,3 +592,47 @@ def test_a_target_that_fills_defaults_normalizes_them_so_a_rerun_writes_nothing(
     target.writes.clear()
     assert sync(source, target, state).writes == 0
     assert target.writes == []
+
+
+def test_the_target_is_read_while_the_source_is(state: Path) -> None:
+    import threading
+
+    started = threading.Event()
+
+    class SlowSource(MemoryConnector):
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            # A rate-limited source: it waits, and meanwhile the target's read goes on.
+            assert started.wait(timeout=10), "the target was not read during the source's read"
+            yield from self.directory.read(role)
+
+    class Target(MemoryConnector):
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            started.set()
+            yield from self.directory.read(role)
+
+    report = sync(SlowSource.holding(TEN), Target(), state)
+    assert report.status == "succeeded", report.reason
+    assert report.users["created"] == 10
+
+
+def test_a_failed_target_read_cuts_the_source_read_short(state: Path) -> None:
+    class Endless(MemoryConnector):
+        pulled = 0
+
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            import itertools
+
+            for i in itertools.count():  # a pool far too big to read for nothing
+                Endless.pulled += 1
+                yield User(external_id=f"k{i}", user_name=f"u{i}")
+
+    target = MemoryConnector.holding(TEN)
+    target.fail_read_after = 0
+    report = sync(Endless(), target, state)
+    assert report.status == "aborted"
+    assert "reading the target" in report.reason
+    assert target.writes == []
+    assert Endless.pulled < 10_000_000
