@@ -201,8 +201,9 @@ class PoolRead:
             raise
 
     def _guard_job(self, record: dict[str, Any]) -> None:
-        name = str(record["GroupName"])
+        name = str(record.get("GroupName", "?"))
         try:
+            name = str(record["GroupName"])
             for page in self.client.members(name):
                 self._put(("members", name, page))
                 if self.stop.is_set():

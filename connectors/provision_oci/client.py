@@ -228,7 +228,7 @@ class OciClient:
             return None
         operations = int(bulk.get("maxOperations") or 50)
         payload = int(bulk.get("maxPayloadSize") or 1_048_576)
-        return max(1, min(50, operations)), max(10_000, payload)
+        return max(1, min(50, operations)), max(1, payload)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -156,16 +156,24 @@ class Writer:
     # Bulk
     def _bulk(self, pendings: list[Pending], max_ops: int, max_bytes: int) -> Iterator[Outcome]:
         queue = [(p, op) for p in pendings for op in p.operations]
+        envelope = min(ENVELOPE, max_bytes // 10)
         while queue:
             batch: list[tuple[Pending, Operation]] = []
-            size = ENVELOPE
+            size = envelope
             while queue and len(batch) < max_ops:
                 op_size = len(json.dumps(queue[0][1].bulk("b0000"), separators=(",", ":")))
+                if envelope + op_size > max_bytes:  # too big for any Bulk request: fails alone
+                    pending, _ = queue.pop(0)
+                    pending.errors.append(
+                        f"{op_size} bytes: more than the domain's Bulk maxPayloadSize ({max_bytes})"
+                    )
+                    continue
                 if batch and size + op_size > max_bytes:
                     break
                 batch.append(queue.pop(0))
                 size += op_size
-            self._send_bulk(batch)
+            if batch:
+                self._send_bulk(batch)
         for pending in pendings:
             yield self._finish(pending)
 
@@ -176,13 +184,15 @@ class Writer:
         }
         try:
             answer = self.client.scim("POST", "/Bulk", category="bulk", body=body).json()
-        except OciError as err:
+            returned = list(answer.get("Operations") or ())
+        except Exception as err:  # a refusal, or an answer that is not a BulkResponse
             for pending, _ in batch:
                 pending.errors.append(f"the Bulk request failed: {err}")
             return
-        results = {str(r.get("bulkId")): r for r in answer.get("Operations") or ()}
+        results = {str(r.get("bulkId")): r for r in returned if r.get("bulkId")}
         for i, (pending, op) in enumerate(batch):
-            result = results.get(f"b{i}")
+            # RFC 7644 requires bulkId only for POST; answers come in the request's order.
+            result = results.get(f"b{i}") or (returned[i] if i < len(returned) else None)
             if result is None:
                 pending.errors.append("the domain's Bulk answer has no result for it")
                 continue
@@ -214,6 +224,8 @@ class Writer:
                 self._request(pending, op)
             except OciError as err:
                 self._recover(pending, op, err)
+            except Exception as err:  # an answer that is not what SCIM promises fails this one
+                pending.errors.append(f"{type(err).__name__}: {err}")
 
     def _request(self, pending: Pending, op: Operation) -> None:
         method = op.method
@@ -234,10 +246,16 @@ class Writer:
     def _recover(self, pending: Pending, op: Operation, error: OciError) -> None:
         change = pending.change
         if change.action is Action.CREATE and error.status == 409:
-            existing = self._find(change)
+            existing, why = self._find(change)
             if existing:
-                pending.target_id = existing  # it is there already: link it
+                pending.target_id = existing  # our own create, whose answer was lost: link it
+                if isinstance(change.resource, Group) and change.resource.members:
+                    inline = [m.value for m in change.resource.members[:INLINE_MEMBERS] if m.value]
+                    pending.later.insert(
+                        0, Operation("PATCH", "", mapping.patch_body([mapping.add_members(inline)]))
+                    )
                 return
+            error = OciError(409, why or error.detail)
         if change.action is Action.DEACTIVATE and op.method == "PATCH" and error.status == 400:
             try:  # the domain refuses PATCH of active: use its status changer
                 self.client.scim(
@@ -252,23 +270,35 @@ class Writer:
             return  # already gone: what was asked for
         pending.errors.append(str(error))
 
-    def _find(self, change: Change) -> str | None:
-        """The id of the object a create collided with (by userName or displayName)."""
+    def _find(self, change: Change) -> tuple[str | None, str]:
+        """The object a create collided with, if it is this sync's own (same externalId).
+
+        A 409 after a retried create means the first attempt went through: the object then
+        carries this change's key. Any other object of that name is not ours to take.
+        """
         resource = change.resource
         if isinstance(resource, User) and resource.user_name:
-            path, filt = "/Users", f'userName eq "{escape(resource.user_name)}"'
+            what, path = f"user {resource.user_name!r}", "/Users"
+            filt = f'userName eq "{escape(resource.user_name)}"'
         elif isinstance(resource, Group) and resource.display_name:
-            path, filt = "/Groups", f'displayName eq "{escape(resource.display_name)}"'
+            what, path = f"group {resource.display_name!r}", "/Groups"
+            filt = f'displayName eq "{escape(resource.display_name)}"'
         else:
-            return None
+            return None, ""
         try:
             found = self.client.scim(
-                "GET", path, params={"filter": filt, "attributes": "id", "count": 2}
+                "GET", path, params={"filter": filt, "attributes": "id,externalId", "count": 2}
             ).json()
-        except OciError:
-            return None
+        except OciError as err:
+            return None, f"{what} exists in the domain, and looking it up failed: {err}"
         resources = found.get("Resources") or []
-        return str(resources[0]["id"]) if len(resources) == 1 else None
+        if len(resources) == 1 and resources[0].get("externalId") == change.key:
+            return str(resources[0]["id"]), ""
+        holder = resources[0].get("externalId") if resources else None
+        return None, (
+            f"{what} already exists in the domain and is not this sync's (externalId "
+            f"{holder!r}): adopt it by name (the [sync] match_*_by setting) or rename one"
+        )
 
     def _finish(self, pending: Pending) -> Outcome:
         change = pending.change

@@ -335,7 +335,7 @@ class Sync:
             label=label,
             digest=digest,
             external_id=obj.external_id,
-            active=projection.get("active", True) is not False,
+            active=getattr(obj, "active", None) is not False,  # compared or not: guards need it
             members=members,
         )
 
@@ -412,7 +412,7 @@ class Sync:
             adopted = tid is None
             if adopted:
                 try:
-                    tid = self._match(kind, s, by_external, by_natural, owner, sources)
+                    tid = self._match(kind, s, by_external, by_natural, owner, source)
                 except _Conflict as conflict:
                     self.report.error(kind, s.key, "match", str(conflict))
                     continue
@@ -473,7 +473,7 @@ class Sync:
         by_external: dict[str, str | None],
         by_natural: dict[str, str | None],
         owner: dict[str, str],
-        sources: dict[str, Record],
+        source: Snapshot,
     ) -> str | None:
         """The target id an unlinked source object adopts, or None to create it.
 
@@ -481,13 +481,17 @@ class Sync:
         from the source (a user deleted and re-created under the same name).
         """
         what = kind.value
+
+        def exists(key: str) -> bool:  # in the source, readable or not
+            return key in source.of(kind) or (kind, key) in source.present
+
         if s.key in by_external:
             tid = by_external[s.key]
             if tid is None:
                 raise _Conflict(
                     f"several target {what}s have externalId {s.key!r}; delete the duplicates"
                 )
-            if owner.get(tid, s.key) == s.key or owner[tid] not in sources:
+            if owner.get(tid, s.key) == s.key or not exists(owner[tid]):
                 return tid
         match_natural = (
             self.settings.match_users_by if kind is Kind.USER else self.settings.match_groups_by
@@ -498,7 +502,7 @@ class Sync:
         if tid is None:
             raise _Conflict(f"several target {what}s are named {s.label!r}; remove the extras")
         holder = owner.get(tid)
-        if holder is not None and holder in sources:
+        if holder is not None and exists(holder):
             raise _Conflict(
                 f"target {what} {s.label!r} is already synced with source {what} {holder!r}, "
                 f"which still exists; rename one of the two source {what}s"
@@ -592,12 +596,25 @@ class Sync:
         relinked = {(kind, key) for kind, key, _ in plan.links}
         self._flush_links(list(plan.links), [u for u in plan.unlinks if u not in relinked])
         user_ids = plan.user_ids
-        self._write("users", plan.users, self._user_change, user_ids)
         group_ids: dict[str, str] = {}
-        self._write("groups", plan.groups, lambda p: self._group_change(p, user_ids), group_ids)
-        memberships = [c for p in plan.memberships for c in self._membership_changes(p, user_ids)]
-        self._write("memberships", memberships, lambda c: c, {})
-        self._write("deletions", plan.removals, self._removal_change, {})
+        phases: list[tuple[str, list[Any], Callable[[Any], Change], dict[str, str]]] = [
+            ("users", plan.users, self._user_change, user_ids),
+            ("groups", plan.groups, lambda p: self._group_change(p, user_ids), group_ids),
+            ("memberships", plan.memberships, lambda p: p, {}),
+            ("deletions", plan.removals, self._removal_change, {}),
+        ]
+        for n, (name, items, to_change, ids) in enumerate(phases):
+            if name == "memberships":
+                items = [c for p in items for c in self._membership_changes(p, user_ids)]
+            try:
+                self._write(name, items, to_change, ids)
+            except Exception as err:
+                why = f"not attempted: the target failed ({type(err).__name__}: {err})"
+                for _, later, _, _ in phases[n + 1 :]:
+                    for item in later:
+                        for change in _bare_all(item):
+                            self._failed(change, why)
+                raise
 
     def _user_change(self, p: Planned) -> Change:
         return self._resource_change(p, Kind.USER)
@@ -776,6 +793,18 @@ class Sync:
         unlinks.clear()
 
 
+def _bare_all(item: Planned) -> list[Change]:
+    """``item`` as the changes it would have made, without resources (for reporting)."""
+    if item.kind is Kind.MEMBERSHIP:
+        parts = [(Action.ADD_MEMBERS, item.add), (Action.REMOVE_MEMBERS, item.remove)]
+        return [
+            Change(item.kind, action, item.key, item.label, item.target_id, members=members)
+            for action, members in parts
+            if members
+        ]
+    return [_bare(item)]
+
+
 def _bare(item: Planned | Change) -> Change:
     """A change without its resource, to report an item that never reached the target."""
     if isinstance(item, Change):
@@ -809,6 +838,10 @@ def run(
     sync = Sync(source, target, settings, state, report, progress or NoProgress())
     try:
         _run(sync, dry_run, allow_deletes, on_plan)
+    except BaseException as err:
+        report.status = "failed"
+        report.reason = report.reason or f"the run stopped: {type(err).__name__}: {err}"
+        raise
     finally:
         sync.spool.close()
         for endpoint in (source, target):

@@ -70,7 +70,7 @@ class Directory:
                 try:
                     obj = model.model_validate(raw)
                 except ValidationError as err:
-                    yield Unreadable(kind, _key_of(raw, index), self._invalid(err, kind, raw))
+                    yield Unreadable(kind, _key_of(raw, index, role), self._invalid(err, kind, raw))
                     continue
                 if source:
                     obj.external_id = obj.external_id or obj.id
@@ -166,7 +166,9 @@ def _set_members(group: dict[str, Any], members: list[str]) -> None:
     group["members"] = [{"value": m, "type": "User"} for m in members]
 
 
-def _key_of(raw: Any, index: int) -> str:
+def _key_of(raw: Any, index: int, role: Role) -> str:
+    """The key the engine knows the object by: a source's key, or a target's id."""
     if isinstance(raw, dict):
-        return str(raw.get("externalId") or raw.get("id") or f"#{index + 1}")
+        first = raw.get("externalId") if role is Role.SOURCE else raw.get("id")
+        return str(first or raw.get("id") or f"#{index + 1}")
     return f"#{index + 1}"

@@ -636,3 +636,85 @@ def test_a_failed_target_read_cuts_the_source_read_short(state: Path) -> None:
     assert "reading the target" in report.reason
     assert target.writes == []
     assert Endless.pulled < 10_000_000
+
+
+def test_an_owner_unreadable_in_the_source_keeps_its_target_object(state: Path) -> None:
+    source, target = MemoryConnector.holding(SAMPLE), MemoryConnector()
+    sync(source, target, state)
+    source.directory.users["key-ada"]["emails"] = [{"value": "broken"}]  # unreadable, not gone
+    source.add(SampleUser("ADA", "Mallory", "New", "mallory@example.org").to_scim("key-new"))
+    report = sync(source, target, state)
+    assert held_users(target)["ada"]["externalId"] == "key-ada"  # not taken over
+    assert held_users(target)["ada"]["name"]["givenName"] == "Ada"
+    assert {e.key for e in report.errors} == {"key-ada", "key-new"}
+    with State(state) as s:
+        assert "key-ada" in s.links("source->target", "user")
+
+
+def test_deactivated_users_stay_deactivated_when_active_is_not_compared(state: Path) -> None:
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    attributes = ["userName", "name", "emails"]
+    sync(source, target, state, user_attributes=attributes)
+    for i in range(3):
+        source.remove(f"key-user{i}")
+    assert (
+        sync(source, target, state, user_attributes=attributes, allow_deletes=True).users[
+            "deactivated"
+        ]
+        == 3
+    )
+    again = sync(source, target, state, user_attributes=attributes)
+    assert again.status == "succeeded", again.reason  # no guard tripping on old deactivations
+    assert again.writes == 0
+
+
+def test_phases_after_a_failure_are_reported_not_attempted(state: Path) -> None:
+    class Breaks(MemoryConnector):
+        @hookimpl
+        def provision_write(self, changes: Any) -> Any:
+            next(iter(changes))
+            raise ConnectionError("gone")
+            yield  # a generator, like any streaming target
+
+    report = sync(MemoryConnector.holding(SAMPLE), Breaks(), state)
+    assert report.status == "failed"
+    assert report.writes == 0  # nothing was written, and the report says so
+    assert report.groups["failed"] == 3
+    assert report.memberships["failed"] == 3
+    assert any("not attempted" in e.message for e in report.errors)
+
+
+def test_a_crash_while_planning_is_recorded_as_failed(state: Path) -> None:
+    from provision.config import SyncSettings
+    from provision.engine import run
+    from provision.plugins import Endpoint
+
+    def explode(plan: Plan) -> None:
+        raise RuntimeError("boom")
+
+    with State(state) as s:
+        with pytest.raises(RuntimeError):
+            run(
+                Endpoint.wrap(MemoryConnector.holding(SAMPLE), "source"),
+                Endpoint.wrap(MemoryConnector(), "target"),
+                SyncSettings(),
+                s,
+                on_plan=explode,
+            )
+        (row,) = s.runs()
+    assert row.status == "failed"
+    assert "boom" in row.report["reason"]
+
+
+def test_an_unreadable_target_object_keeps_its_link(state: Path) -> None:
+    source, target = MemoryConnector.holding(SAMPLE), MemoryConnector()
+    sync(source, target, state)
+    tid = next(k for k, u in target.directory.users.items() if u["userName"] == "ada")
+    target.directory.users[tid]["emails"] = [{"value": "broken"}]
+    source.remove("key-ada")
+    report = sync(source, target, state)
+    assert [e.key for e in report.errors] == [tid]
+    with State(state) as s:
+        assert s.links("source->target", "user")["key-ada"] == tid  # still owned
+    target.directory.users[tid]["emails"] = [{"value": "ada@example.org"}]
+    assert sync(source, target, state, max_delete_percent=100).users["deactivated"] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from provision_cognito.standin import CognitoStandIn
@@ -107,8 +106,8 @@ def test_every_object_syncs_or_fails_alone_with_a_clear_message(hostile: Any) ->
     )
 
 
-def test_a_rerun_changes_nothing_and_filters_match_only_their_own_object(hostile: Any) -> None:
-    cli, domain, subs = hostile
+def test_a_rerun_changes_nothing(hostile: Any) -> None:
+    cli, domain, _ = hostile
     run(cli)
     domain.reset_counts()
     code, again = run(cli)
@@ -117,39 +116,27 @@ def test_a_rerun_changes_nothing_and_filters_match_only_their_own_object(hostile
         k: v for k, v in domain.counts().items() if k.split()[0] != "GET" and k != "POST token"
     } == {}
     assert again["users"]["unchanged"] == len(CORPUS) - len(FAILING)
-    # Forget the links and the domain's externalIds, and turn adoption by name off: every
-    # create then meets its object (409) and is linked through a filter on its name, which
-    # must match only itself, quotes, backslashes and injection attempts included.
-    token = httpx.post(
-        f"{domain.url}/oauth2/v1/token",
-        auth=("hostile", OCI_SECRET),
-        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
-    ).json()
-    bearer = {"Authorization": f"Bearer {token['access_token']}"}
-    forget = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "remove", "path": "externalId"}],
-    }
-    for kind, objects in (("Users", domain.users()), ("Groups", domain.groups())):
-        for obj in objects:
-            answer = httpx.patch(
-                f"{domain.url}/admin/v1/{kind}/{obj['id']}", json=forget, headers=bearer
-            )
-            assert answer.status_code == 200, answer.text
-    before = {u["id"]: u["userName"] for u in domain.users()}
-    cli.env.update(
-        PROVISION_SYNC_STATE="fresh-state.db",
-        PROVISION_SYNC_MATCH_USERS_BY="none",
-        PROVISION_SYNC_MATCH_GROUPS_BY="none",
-    )
-    code, relinked = run(cli)
-    assert code == 3, relinked
-    assert relinked["users"]["created"] == len(CORPUS) - len(FAILING)  # each met its own 409
-    assert {u["id"]: u["userName"] for u in domain.users()} == before  # no duplicate
+
+
+def test_lost_answers_are_resolved_by_filters_that_match_only_their_own_object(
+    hostile: Any,
+) -> None:
+    # Every create is applied but its answer lost (502): the retry meets a 409, and the
+    # object is found by a filter on its name, which must match only itself, quotes,
+    # backslashes and injection attempts included.
+    cli, domain, subs = hostile
+    domain.fail_after_commit_rate = 1.0
+    cli.env.update(PROVISION_OCI_BULK="off", PROVISION_OCI_TIER="premium")  # one request each
+    code, first = run(cli)
+    assert code == 3, first
+    assert domain.lost_answers == len(CORPUS) - len(FAILING) + len(GROUPS)
+    held = domain.users()
+    assert sorted(u["userName"] for u in held) == sorted(set(CORPUS) - FAILING)  # no duplicate
+    assert all(u["externalId"] == subs[u["userName"]] for u in held)
     assert len(domain.groups()) == len(GROUPS)
-    code, last = run(cli)
-    assert last["users"]["updated"] == len(CORPUS) - len(FAILING)  # externalIds put back
-    held = {u["userName"]: u for u in domain.users()}
-    assert all(held[name]["externalId"] == subs[name] for name in held)
-    code, final = run(cli)
-    assert final["users"]["unchanged"] == len(CORPUS) - len(FAILING)
+    assert {e["key"] for e in first["errors"]} == {subs[n] for n in FAILING}
+    domain.fail_after_commit_rate = 0.0
+    code, again = run(cli)
+    assert again["users"]["unchanged"] == len(CORPUS) - len(FAILING)  # every one was linked
+    assert again["groups"]["unchanged"] == len(GROUPS)
+    assert again["memberships"]["added"] == 0

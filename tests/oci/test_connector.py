@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from scim2_models import User
+from scim2_models import Group, GroupMember, User
 
+from provision import Action, Change, Kind
 from provision.plugins import Endpoint
 from provision.testing import MemoryConnector, Sample, SampleUser, TargetContract, sync
 from provision_oci import OciSettings, OciTarget
@@ -299,3 +300,81 @@ def test_an_unreachable_domain_says_to_check_the_url() -> None:
     (check,) = Endpoint.wrap(connector).hook.provision_test()
     assert (check.name, check.ok) == ("domain answers", False)
     assert "domain_url" in check.hint
+
+
+def admin_token(domain: OciEmulator) -> dict[str, str]:
+    token = httpx.post(
+        f"{domain.url}/oauth2/v1/token",
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
+    ).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def test_a_409_never_takes_over_an_object_the_sync_does_not_own(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    made = httpx.post(
+        f"{domain.url}/admin/v1/Users",
+        headers=admin_token(domain),
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "person0",
+            "name": {"familyName": "Root"},
+            "emails": [{"value": "root@example.org", "type": "work", "primary": True}],
+        },
+    )
+    assert made.status_code == 201
+    report = sync(
+        MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "s.db", match_users_by="none"
+    )  # the operator said: do not adopt by name
+    (error,) = [e for e in report.errors if e.kind == "user"]
+    assert error.key == "key-person0"
+    assert "is not this sync's" in error.message
+    root = by_name(domain)["person0"]
+    assert (root["name"]["familyName"], root.get("externalId")) == ("Root", None)
+
+
+def test_a_group_whose_create_answer_was_lost_gets_its_members(domain: OciEmulator) -> None:
+    connector = target(domain)
+    ids = TargetContract().create_users(connector, PEOPLE)
+    made = httpx.post(
+        f"{domain.url}/admin/v1/Groups",
+        headers=admin_token(domain),
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "leads",
+            "externalId": "leads",
+        },
+    )  # as if our create went through and its answer was lost
+    assert made.status_code == 201
+    group = Group(
+        external_id="leads",
+        display_name="leads",
+        members=[GroupMember(value=ids[n], type="User") for n in ("person0", "person1")],
+    )
+    (outcome,) = TargetContract.write(
+        connector, [Change(Kind.GROUP, Action.CREATE, "leads", "leads", resource=group)]
+    )
+    assert outcome.ok, outcome.error
+    assert outcome.target_id == made.json()["id"]
+    assert group_members(domain, "leads") == {"person0", "person1"}
+
+
+def test_an_operation_bigger_than_the_bulk_payload_limit_fails_alone(domain: OciEmulator) -> None:
+    connector = target(domain)
+    connector.client.service_provider_config()
+    connector.client._spc["bulk"]["maxPayloadSize"] = 3000  # a domain with a small limit
+    small = SampleUser("small", "S", "Mall", "small@example.org").to_scim("key-small")
+    big = User(external_id="key-big", user_name="big", emails=small.emails, title="t" * 5000)
+    outcomes = TargetContract.write(
+        connector,
+        [
+            Change(Kind.USER, Action.CREATE, "key-small", "small", resource=small),
+            Change(Kind.USER, Action.CREATE, "key-big", "big", resource=big),
+        ],
+    )
+    result = {o.change.key: o for o in outcomes}
+    assert result["key-small"].ok, result["key-small"].error
+    assert not result["key-big"].ok
+    assert "maxPayloadSize (3000)" in (result["key-big"].error or "")
