@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from provision.loopback import LoopbackServer
+from provision.loopback import LoopbackServer, LoopbackService
 
 ACCOUNT = "123456789012"
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
@@ -75,7 +75,7 @@ def sts_credentials(access_key: str, expires: str, role: str = "provision") -> A
     )
 
 
-class CognitoStandIn:
+class CognitoStandIn(LoopbackService):
     """moto's Cognito (and STS) on 127.0.0.1, recording requests; a context manager."""
 
     def __init__(self, region: str = "eu-west-1") -> None:
@@ -83,33 +83,12 @@ class CognitoStandIn:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._server: LoopbackServer | None = None
 
-    # Server
-    def __enter__(self) -> CognitoStandIn:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
+    def make_server(self) -> LoopbackServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = self._middleware(DomainDispatcherApplication(create_backend_app))
-        self._server = LoopbackServer(app, name="cognito-standin")
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Cognito stand-in is not running: start() it first")
-        return self._server.url
+        return LoopbackServer(app, name="cognito-standin")
 
     def _middleware(self, app: Any) -> Any:
         def handle(environ: dict[str, Any], start_response: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Self
 
 
 class LoopbackServer:
@@ -57,3 +57,38 @@ class LoopbackServer:
             raise RuntimeError(f"{self.name} is not running: start() it first")
         host, port = self._server.server_address[:2]
         return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
+
+
+class LoopbackService:
+    """A stand-in's lifecycle (a context manager, ``url``) around the app it builds.
+
+    Subclasses give `make_server`; `start` serves it, `stop` ends it.
+    """
+
+    _server: LoopbackServer | None = None
+
+    def make_server(self) -> LoopbackServer:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._server = self.make_server()
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self._server = None
+
+    @property
+    def url(self) -> str:
+        """Where it answers, e.g. ``http://127.0.0.1:41234``."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running: start() it first")
+        return self._server.url
