@@ -99,7 +99,9 @@ class ConnectorSpec:
         change (credentials revoked, target gone) may raise.
 
         A successful ``create`` outcome carries the new object's ``target_id``. A create that
-        finds the object already there (a 409) should link it: answer with the existing id.
+        finds the object already there (a 409) may answer with the existing id only when that
+        object is this sync's own (its externalId is the change's ``key``: a retried create
+        whose answer was lost); never take over an object someone else made.
 
         **Example**::
 
