@@ -824,6 +824,17 @@ class OciEmulator(LoopbackService):
             return dumped
 
     # Tokens
+    def issue_token(self) -> str:
+        """A valid access token, as the token endpoint grants them."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_ttl
+        return token
+
+    def admin_headers(self) -> dict[str, str]:
+        """What an administrator's own tool sends: for tests that act as one, by hand."""
+        return {"Authorization": f"Bearer {self.issue_token()}"}
+
     def revoke_tokens(self) -> None:
         """Every token issued so far is refused (401) from now on."""
         with self._lock:
@@ -862,9 +873,7 @@ class OciEmulator(LoopbackService):
         if SCOPE not in form.get("scope", "").split():
             description = f"Ask for scope {SCOPE}."
             return 400, {}, {"error": "invalid_scope", "error_description": description}
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl
+        token = self.issue_token()
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl}
         return 200, {"Cache-Control": "no-store"}, answer
 

@@ -8,10 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from provision_cognito.standin import CognitoStandIn, Request, cognito_error
 from provision_oci.emulator import OciEmulator
@@ -19,12 +16,6 @@ from tests.conftest import Cli
 
 OCI_SECRET = "faults-oci-secret"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-@pytest.fixture(scope="module")
-def cognito() -> Iterator[CognitoStandIn]:
-    with CognitoStandIn() as server:
-        yield server
 
 
 def pool_of(cognito: CognitoStandIn, users: int) -> tuple[str, dict[str, list[str]]]:

@@ -21,12 +21,6 @@ CLIENT = "provision-e2e"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@pytest.fixture(scope="module")
-def cognito() -> Iterator[CognitoStandIn]:
-    with CognitoStandIn() as server:
-        yield server
-
-
 class World:
     """A pool, a domain, and the CLI configured between them."""
 
@@ -192,14 +186,9 @@ def test_the_group_filter_syncs_only_those_groups_and_their_members(world: World
 
 
 def test_a_user_created_by_hand_in_oci_is_untouched(world: World) -> None:
-    token = httpx.post(
-        f"{world.domain.url}/oauth2/v1/token",
-        auth=(CLIENT, OCI_SECRET),
-        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
-    ).json()
     made = httpx.post(
         f"{world.domain.url}/admin/v1/Users",
-        headers={"Authorization": f"Bearer {token['access_token']}"},
+        headers=world.domain.admin_headers(),
         json={
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": "break-glass",

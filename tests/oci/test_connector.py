@@ -122,14 +122,9 @@ def test_a_user_gone_from_the_source_is_deactivated_then_deleted_on_request(
 def test_a_user_created_by_hand_in_the_domain_is_untouched(
     domain: OciEmulator, tmp_path: Path
 ) -> None:
-    admin = httpx.post(
-        f"{domain.url}/oauth2/v1/token",
-        auth=(CLIENT_ID, CLIENT_SECRET),
-        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
-    ).json()["access_token"]
     created = httpx.post(
         f"{domain.url}/admin/v1/Users",
-        headers={"Authorization": f"Bearer {admin}"},
+        headers=domain.admin_headers(),
         json={
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": "admin",
@@ -302,21 +297,12 @@ def test_an_unreachable_domain_says_to_check_the_url() -> None:
     assert "domain_url" in check.hint
 
 
-def admin_token(domain: OciEmulator) -> dict[str, str]:
-    token = httpx.post(
-        f"{domain.url}/oauth2/v1/token",
-        auth=(CLIENT_ID, CLIENT_SECRET),
-        data={"grant_type": "client_credentials", "scope": "urn:opc:idm:__myscopes__"},
-    ).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def test_a_409_never_takes_over_an_object_the_sync_does_not_own(
     domain: OciEmulator, tmp_path: Path
 ) -> None:
     made = httpx.post(
         f"{domain.url}/admin/v1/Users",
-        headers=admin_token(domain),
+        headers=domain.admin_headers(),
         json={
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": "person0",
@@ -340,7 +326,7 @@ def test_a_group_whose_create_answer_was_lost_gets_its_members(domain: OciEmulat
     ids = TargetContract().create_users(connector, PEOPLE)
     made = httpx.post(
         f"{domain.url}/admin/v1/Groups",
-        headers=admin_token(domain),
+        headers=domain.admin_headers(),
         json={
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
             "displayName": "leads",
