@@ -129,6 +129,14 @@ class Capabilities:
     """Whether the connector can read only what changed since the last run."""
     incremental_reason: str = "this connector only supports full reads"
     """Why not, told to an operator who asks for an incremental run."""
+    user_key_pattern: str | None = None
+    """A source's user keys, as a regular expression they match in full (Cognito: the
+    ``sub`` UUID). A target user linked to nothing whose externalId matches it is reported
+    as *unmatched* (state lost, or a leaver whose link went); without a pattern every
+    unlinked target user that carries an externalId is."""
+    names: str = "lower"
+    """How a target compares userNames and displayNames: ``"lower"`` (Unicode lower case,
+    no casefold expansion: ``straße`` and ``STRASSE`` differ) or ``"exact"``."""
 
 
 @dataclass(slots=True)

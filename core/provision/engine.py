@@ -216,10 +216,11 @@ class Sync:
     report: Report
     progress: Progress = field(default_factory=NoProgress)
     spool: Spool = field(default_factory=Spool)
+    pair: str = ""
+    """The key the state file holds this pair's links under (default ``SRC->DST``)."""
 
-    @property
-    def pair(self) -> str:
-        return f"{self.source.name}->{self.target.name}"
+    def __post_init__(self) -> None:
+        self.pair = self.pair or f"{self.source.name}->{self.target.name}"
 
     @property
     def user_attributes(self) -> tuple[str, ...]:
@@ -826,8 +827,11 @@ def run(
     allow_deletes: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    pair: str | None = None,
 ) -> Report:
     """Run (or, with ``dry_run``, plan) one full sync from ``source`` to ``target``.
+
+    ``pair`` is the key of this pair's links in ``state`` (default ``SRC->DST``).
 
     Never raises for what a run can meet (a read failure, a tripped guard, a failing object):
     the report's status and errors say what happened. ``on_plan`` sees the plan before any
@@ -835,7 +839,7 @@ def run(
     """
     report = Report(source.name, target.name, dry_run, now())
     started = time.monotonic()
-    sync = Sync(source, target, settings, state, report, progress or NoProgress())
+    sync = Sync(source, target, settings, state, report, progress or NoProgress(), pair=pair or "")
     try:
         _run(sync, dry_run, allow_deletes, on_plan)
     except BaseException as err:

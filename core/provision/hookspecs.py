@@ -8,8 +8,8 @@ the connector (audit, metrics, mapping tweaks) may wrap a hook with
 ``@hookimpl(wrapper=True)`` and see or alter what passes through.
 
 Required: `provision_test` for every connector, `provision_full_read` for sources and
-targets, `provision_write` for targets. `provision_normalize` (targets) and
-`provision_request_stats` are optional.
+targets, `provision_write` for targets. `provision_normalize` and `provision_lookup`
+(targets), `provision_identity` and `provision_request_stats` are optional.
 """
 
 from __future__ import annotations
@@ -132,6 +132,48 @@ class ConnectorSpec:
                 if kind is Kind.USER and "name" not in attributes:
                     attributes["name"] = {"familyName": attributes["userName"]}  # required here
                 return attributes
+        """
+
+    @hookspec(firstresult=True)
+    def provision_lookup(  # type: ignore[empty-body]
+        self, kind: Kind, ids: list[str], attributes: frozenset[str]
+    ) -> Iterable[User[Any] | Group | Unreadable]:
+        """Fetch by id the objects the engine linked but the full read did not return.
+
+        Optional, for targets whose full read may miss an object (paged reads while another
+        administrator deletes, offsets that shift). The engine calls it once per kind with
+        the ids of linked objects that were missing from the read, before it believes any of
+        them gone. Yield each object that exists, exactly as `provision_full_read` would (a
+        group with its members); leave out the ids that do not exist. Raise when the answer
+        is unknown (a request failed): the engine then leaves those objects alone this run
+        and says so, rather than unlink them.
+
+        A target without this hook promises that its full read is a consistent snapshot:
+        an object missing from it is gone.
+
+        **Example**::
+
+            @hookimpl
+            def provision_lookup(self, kind, ids):
+                for chunk in batched(ids, 50):
+                    yield from self.client.search(kind, " or ".join(f'id eq "{i}"' for i in chunk))
+        """
+
+    @hookspec(firstresult=True)
+    def provision_identity(self) -> str | None:
+        """Name the system this endpoint reaches, stably and without secrets.
+
+        Optional. The state file records both ends' identities beside their links, so that
+        renaming a table keeps the links and a state file meant for another pool or domain is
+        refused by name. Answer from the settings, without a request: Cognito
+        ``cognito-idp:eu-west-1:eu-west-1_AbC``, OCI the domain URL, a file its absolute path.
+        ``None`` (or no hook) falls back to the endpoint's table name.
+
+        **Example**::
+
+            @hookimpl
+            def provision_identity(self) -> str:
+                return f"ldap:{self.settings.url}/{self.settings.base_dn}"
         """
 
     @hookspec(firstresult=True)
