@@ -305,10 +305,11 @@ def _print_plan(plan: Plan, show: int) -> None:
 
 
 USER_COLUMNS = ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
+PLAN_COLUMNS = ("read", "create", "update", "deactivate", "delete", "unchanged", "failed")
 
 
 def print_report(report: Report) -> None:
-    """The report as a readable table."""
+    """The report as a readable table: what was done, or, for a plan, what would be."""
     colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
     verb = "plan" if report.dry_run else "run"
     _say(
@@ -319,17 +320,29 @@ def print_report(report: Report) -> None:
     )
     if report.reason:
         out.print(f"  {report.reason}")
-    table = Table("", *USER_COLUMNS, box=None, padding=(0, 1))
-    table.add_row("users", *(str(report.users[k]) for k in USER_COLUMNS))
-    table.add_row("groups", *(str(report.groups.get(k, "")) for k in USER_COLUMNS))
-    m = report.memberships
+    planned = report.dry_run or (report.writes == 0 and report.planned_writes > 0)
+    if planned and not report.dry_run:
+        out.print("  nothing was written; planned:")
+    columns = PLAN_COLUMNS if planned else USER_COLUMNS
+    table = Table("", *columns, box=None, padding=(0, 1))
+    for kind, counts in (("users", report.users), ("groups", report.groups)):
+        plan = report.planned[kind]
+        cells = [
+            str(plan.get(c, "")) if planned and c in plan else str(counts.get(c, ""))
+            for c in (columns if planned else USER_COLUMNS)
+        ]
+        if kind == "groups":
+            cells[columns.index("deactivate" if planned else "deactivated")] = ""
+        table.add_row(kind, *cells)
+    m, pm = report.memberships, report.planned["memberships"]
+    added, removed = (pm["add"], pm["remove"]) if planned else (m["added"], m["removed"])
     table.add_row(
         "memberships",
         str(m["read"]),
-        f"+{m['added']}",
+        f"+{added}",
         "",
         "",
-        f"-{m['removed']}",
+        f"-{removed}",
         str(m["unchanged"]),
         str(m["failed"]),
     )
@@ -341,6 +354,20 @@ def print_report(report: Report) -> None:
             f"  requests {name}: {calls or 'none'}"
             + (f" (throttled {throttled})" if throttled else "")
         )
+    if report.unmatched:
+        _say(
+            out,
+            "yellow",
+            f"  {len(report.unmatched)} unmatched target object(s)",
+            " carry a source key but are synced with nothing (a lost state or link?); "
+            "[sync] unmatched = 'deactivate' deprovisions the users among them:",
+        )
+        for u in report.unmatched[:20]:
+            out.print(f"    {u['kind']} {u['name']} (id {u['target_id']}): {u['detail']}")
+        if len(report.unmatched) > 20:
+            out.print(f"    … and {len(report.unmatched) - 20} more (see --report FILE)")
+    for w in report.warnings[:20]:
+        _say(out, "yellow", f"  {w.kind} {w.key}".rstrip(), f" ({w.action}): {w.message}")
     for e in report.errors[:20]:
         _say(out, "red", f"  {e.kind} {e.key}", f" ({e.action}): {e.message}")
     if len(report.errors) > 20:

@@ -46,17 +46,46 @@ class SyncSettings(BaseModel):
         "it, delete it, or leave it. Groups gone from the source are deleted unless this "
         "is 'ignore'.",
     )
+    unmatched: Literal["report", "deactivate", "ignore"] = Field(
+        "report",
+        description="Target objects linked to nothing whose externalId looks like a key of "
+        "this source but names no source object (the state was lost, or a leaver's link "
+        "went): list them in every report, deactivate them (users only, within the guards), "
+        "or ignore them.",
+    )
     max_deletes: int = Field(
         50,
         ge=0,
-        description="A run that would deactivate or delete more users and groups than this "
-        "stops before writing (override once with --allow-deletes).",
+        description="A run that would deactivate or delete more users than this stops "
+        "before writing (override once with --allow-deletes).",
     )
     max_delete_percent: float = Field(
         20,
         ge=0,
         le=100,
-        description="The same guard as a percentage of the synced users and groups.",
+        description="The same guard as a percentage of the active users the sync owns "
+        "(users already deactivated do not count).",
+    )
+    max_group_deletes: int = Field(
+        10, ge=0, description="A run that would delete more groups than this stops."
+    )
+    max_group_delete_percent: float = Field(
+        20,
+        ge=0,
+        le=100,
+        description="The same guard as a percentage of the groups the sync owns.",
+    )
+    max_member_removals: int = Field(
+        500,
+        ge=0,
+        description="A run that would remove more group memberships than this, in all, stops.",
+    )
+    max_member_removal_percent: float = Field(
+        50,
+        ge=0,
+        le=100,
+        description="A run that would remove more than this share of one group's synced "
+        "members (and more than 10 of them) stops: a group read back empty.",
     )
     state: str = Field(
         "provision-state.db",

@@ -130,7 +130,8 @@ class Directory:
         data = change.resource.model_dump(mode="json")
         name = str(data.get(attr, ""))
         store = self.objects[change.kind]
-        if any(str(o.get(attr, "")).casefold() == name.casefold() for o in store.values()):
+        # Names are unique as SCIM's caseExact=false compares them: lower case, no casefold.
+        if any(str(o.get(attr, "")).lower() == name.lower() for o in store.values()):
             return Outcome.failed(
                 change,
                 f"{attr} {name!r} is already taken in {self.where}; rename or remove "

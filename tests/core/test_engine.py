@@ -154,7 +154,14 @@ def test_on_delete_delete_removes_users_and_groups(state: Path) -> None:
     sync(source, target, state)
     source.remove("key-user4")
     source.remove("admins")
-    report = sync(source, target, state, on_delete="delete", max_delete_percent=100)
+    report = sync(
+        source,
+        target,
+        state,
+        on_delete="delete",
+        max_delete_percent=100,
+        max_group_delete_percent=100,
+    )
     assert (report.users["deleted"], report.groups["deleted"]) == (1, 1)
     assert "user4" not in held_users(target)
     assert {g["displayName"] for g in target.directory.groups.values()} == {"staff"}
@@ -221,10 +228,11 @@ def test_adoption_by_user_name_can_be_turned_off(state: Path) -> None:
     target = MemoryConnector()
     target.add(SampleUser("grace", "Grace", "Hopper", "grace@example.org").to_scim())
     report = sync(source, target, state, match_users_by="none")
-    assert report.users["failed"] == 1  # the create collides with the unmanaged user
+    assert report.users["failed"] == 1  # the create would collide with the unmanaged user
     (error,) = [e for e in report.errors if e.kind == "user"]
     assert error.key == "key-grace"
-    assert "already taken" in error.message
+    assert "held by target user 'grace'" in error.message
+    assert "does not own" in error.message
     assert report.status == "partial"
 
 
@@ -263,10 +271,12 @@ def test_two_source_users_with_one_name_fail_without_stopping_others(state: Path
     target = MemoryConnector()
     report = sync(source, target, state)
     assert report.status == "partial"
-    assert report.users["created"] == 10
-    (error,) = report.errors
-    assert error.key == "key-dup"
-    assert "also the name of source user" in error.message
+    assert report.users["created"] == 9  # neither is created: which one is meant is not ours
+    users = [e for e in report.errors if e.kind == "user"]
+    assert sorted(e.key for e in users) == ["key-dup", "key-user1"]
+    assert all("also the name of another source user" in e.message for e in users)
+    memberships = {e.key for e in report.errors if e.kind == "membership"}
+    assert memberships == {"staff", "admins"}  # user1's memberships wait for it, and say so
 
 
 def test_a_failed_object_does_not_stop_the_others(state: Path) -> None:
@@ -368,8 +378,9 @@ def test_a_dry_run_writes_nothing_and_counts_what_it_would_do(state: Path) -> No
     source, target = MemoryConnector.holding(TEN), MemoryConnector()
     report = sync(source, target, state, dry_run=True)
     assert report.dry_run is True
-    assert report.users["created"] == 10
-    assert report.memberships["added"] == 12
+    assert report.planned["users"]["create"] == 10
+    assert report.planned["memberships"]["add"] == 12
+    assert report.users["created"] == report.memberships["added"] == 0  # counts are facts
     assert target.writes == []
     with State(state) as s:
         assert s.links("source->target", "user") == {}
@@ -468,7 +479,7 @@ def test_the_plan_lists_every_change_before_writing(state: Path) -> None:
     (plan,) = seen
     described = [p.describe() for p in plan.changes()]
     assert "update user user0 (title)" in described
-    assert "deactivate user user9" in described
+    assert "deactivate user user9 [deleted in source]" in described
     assert any(d.startswith("members of group staff: -1") for d in described)
     assert plan.deletions == 1
     assert [p.kind for p in plan.removals] == [Kind.USER]

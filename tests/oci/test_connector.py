@@ -316,7 +316,15 @@ def test_a_409_never_takes_over_an_object_the_sync_does_not_own(
     )  # the operator said: do not adopt by name
     (error,) = [e for e in report.errors if e.kind == "user"]
     assert error.key == "key-person0"
-    assert "is not this sync's" in error.message
+    assert "which this sync does not own" in error.message  # seen in the plan already
+    # Made between the read and the write, the same object meets the writer's 409 rule.
+    user = PEOPLE.users[0]
+    change = Change(
+        Kind.USER, Action.CREATE, "key-person0", "person0", resource=user.to_scim("key-person0")
+    )
+    (outcome,) = TargetContract.write(target(domain), [change])
+    assert not outcome.ok
+    assert "is not this sync's" in str(outcome.error)
     root = by_name(domain)["person0"]
     assert (root["name"]["familyName"], root.get("externalId")) == ("Root", None)
 

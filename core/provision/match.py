@@ -1,0 +1,343 @@
+"""Match: every source and target object is classified once per run into a situation.
+
+The situations are midPoint's idea: each has one reaction, and `SITUATIONS` is the table a
+reader checks (README's ownership section prints it). The code below only decides which
+situation an object is in; `provision.plan` turns reactions into changes. Decisions do not
+depend on the order objects were read in: candidates are collected first, then claims on
+one target object are settled by rank (link, then externalId, then name).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from provision.contract import Kind
+from provision.records import Record, Snapshot
+
+
+class Situation(StrEnum):
+    LINKED = "linked"
+    CORRELATED = "correlated"
+    MISSING = "missing"
+    DISPUTED = "disputed"
+    SOURCE_UNREADABLE = "source unreadable"
+    TARGET_UNREADABLE = "target unreadable"
+    UNCONFIRMED = "target unconfirmed"
+    DELETED = "deleted in source"
+    UNMATCHED = "unmatched"
+    UNMANAGED = "unmanaged"
+
+
+@dataclass(frozen=True)
+class Rule:
+    when: str
+    reaction: str
+
+
+SITUATIONS: dict[Situation, Rule] = {
+    Situation.LINKED: Rule(
+        "the source object and the target object it is linked to were both read",
+        "compare; update only the attributes that differ",
+    ),
+    Situation.CORRELATED: Rule(
+        "not linked (or its linked object is confirmed gone), and one target object "
+        "holds its key as externalId, or else has its name (by [sync] match_*_by) and no "
+        "other live source key as externalId or link",
+        "link, then compare",
+    ),
+    Situation.MISSING: Rule(
+        "no target object is linked or correlated", "create it (freeing its name if needed)"
+    ),
+    Situation.DISPUTED: Rule(
+        "the candidate is another live source object's (by link or externalId), several "
+        "candidates or several source objects share a name",
+        "leave both sides alone; report an error naming the other party",
+    ),
+    Situation.SOURCE_UNREADABLE: Rule(
+        "the source has the object but could not read it",
+        "leave its target object alone (never deprovisioned); report an error",
+    ),
+    Situation.TARGET_UNREADABLE: Rule(
+        "the linked target object could not be read", "leave it alone; report an error"
+    ),
+    Situation.UNCONFIRMED: Rule(
+        "the linked target object was missing from the read and the lookup by id could "
+        "not tell whether it exists",
+        "leave it alone and keep the link; report a warning",
+    ),
+    Situation.DELETED: Rule(
+        "a linked target object whose source object is gone",
+        "deprovision by [sync] on_delete (deactivate, delete or ignore), within the guards",
+    ),
+    Situation.UNMATCHED: Rule(
+        "a target object linked to nothing, carrying an externalId shaped like this "
+        "source's keys that names no live source object (a lost state, a lost link)",
+        "by [sync] unmatched: report (default), deactivate (users, within the guards) or ignore",
+    ),
+    Situation.UNMANAGED: Rule(
+        "any other target object (made by hand or by another tool)", "never modified or deleted"
+    ),
+}
+"""Every situation, when it holds, and its one reaction."""
+
+LEAVE_ALONE = frozenset(
+    {
+        Situation.DISPUTED,
+        Situation.SOURCE_UNREADABLE,
+        Situation.TARGET_UNREADABLE,
+        Situation.UNCONFIRMED,
+        Situation.UNMANAGED,
+    }
+)
+
+OWNED = frozenset(
+    {
+        Situation.LINKED,
+        Situation.CORRELATED,
+        Situation.SOURCE_UNREADABLE,
+        Situation.TARGET_UNREADABLE,
+        Situation.UNCONFIRMED,
+        Situation.DELETED,
+    }
+)
+"""Situations in which the target object is this sync's."""
+
+_RANK = {"link": 0, "externalId": 1, "name": 2}
+
+
+@dataclass
+class Match:
+    """One object's situation: a source key, a target id, or both."""
+
+    kind: Kind
+    situation: Situation
+    key: str | None = None
+    target_id: str | None = None
+    via: str = ""
+    """How a correlated object was found: ``externalId`` or ``name``."""
+    detail: str = ""
+    """For the operator: why it is disputed, whom an unmatched object names, …"""
+
+
+@dataclass
+class Matching:
+    """One kind's situations, and the link changes they imply."""
+
+    kind: Kind
+    sources: list[Match] = field(default_factory=list)
+    """One per source object (readable or not), in read order."""
+    targets: list[Match] = field(default_factory=list)
+    """One per target object no source object claimed, except unmanaged ones."""
+    unlinks: list[str] = field(default_factory=list)
+    """Source keys whose link must go: the target object is confirmed gone."""
+
+    def owned(self) -> dict[str, str]:
+        """Source key → target id of every object this sync owns, this run's links included."""
+        return {
+            m.key: m.target_id
+            for m in (*self.sources, *self.targets)
+            if m.key is not None and m.target_id is not None and m.situation in OWNED
+        }
+
+
+@dataclass
+class Matcher:
+    """Classifies one kind of object. ``links`` are the state's source key → target id."""
+
+    kind: Kind
+    source: Snapshot
+    target: Snapshot
+    links: dict[str, str]
+    match_by_name: bool = True
+    key_pattern: str | None = None
+
+    def run(self) -> Matching:
+        sources, targets = self.source.of(self.kind), self.target.of(self.kind)
+        out = Matching(self.kind)
+        owner: dict[str, str] = {}
+        for key, tid in self.links.items():
+            if tid not in owner or self._live(key):  # a live owner outranks a gone one
+                owner[tid] = key
+        by_external = _index(targets.values(), lambda t: t.external_id)
+        by_name = _index(targets.values(), lambda t: t.natural)
+        shared = {
+            n for n, keys in _index(sources.values(), lambda s: s.natural).items() if keys[1:]
+        }
+
+        claims: dict[str, list[Match]] = defaultdict(list)
+        for s in sources.values():
+            match = self._source(s, targets, owner, by_external, by_name, shared)
+            out.sources.append(match)
+            if match.target_id is not None and match.situation is not Situation.DISPUTED:
+                claims[match.target_id].append(match)
+        for kind, key in sorted(self.source.present):
+            if kind is self.kind:
+                linked = self.links.get(key)
+                out.sources.append(Match(kind, Situation.SOURCE_UNREADABLE, key, linked))
+                if linked is not None:
+                    claims[linked].append(out.sources[-1])
+        self._settle(claims, targets)
+
+        for tid, t in targets.items():
+            if tid not in claims:
+                found = self._target(t, owner)
+                if found is not None:
+                    out.targets.append(found)
+        gone = {
+            key
+            for key, tid in self.links.items()
+            if tid not in targets
+            and (self.kind, tid) not in self.target.present
+            and (self.kind, tid) not in self.target.unconfirmed
+        }
+        # A correlated object linked to a key that is gone (deleted, re-created): the old
+        # link goes, so the object has one owner.
+        gone.update(
+            owner[m.target_id]
+            for m in out.sources
+            if m.situation is Situation.CORRELATED
+            and m.target_id in owner
+            and owner[m.target_id] != m.key
+        )
+        out.unlinks = sorted(gone)
+        return out
+
+    def _live(self, key: str) -> bool:
+        return self.source.exists(self.kind, key)
+
+    def _source(
+        self,
+        s: Record,
+        targets: dict[str, Record],
+        owner: dict[str, str],
+        by_external: dict[str, list[str]],
+        by_name: dict[str, list[str]],
+        shared: set[str],
+    ) -> Match:
+        kind, what = self.kind, self.kind.value
+        tid = self.links.get(s.key)
+        if tid is not None:
+            if tid in targets:
+                return Match(kind, Situation.LINKED, s.key, tid, "link")
+            if (kind, tid) in self.target.present:
+                return Match(kind, Situation.TARGET_UNREADABLE, s.key, tid, "link")
+            if (kind, tid) in self.target.unconfirmed:
+                return Match(
+                    kind,
+                    Situation.UNCONFIRMED,
+                    s.key,
+                    tid,
+                    "link",
+                    f"linked target {what} {tid} was missing from the read and its lookup "
+                    "failed; left alone this run",
+                )
+        candidates = [c for c in by_external.get(s.key, ()) if self._free_for(c, s.key, owner)]
+        if len(candidates) > 1:
+            return Match(
+                kind,
+                Situation.DISPUTED,
+                s.key,
+                detail=f"several target {what}s have externalId {s.key!r} "
+                f"({', '.join(sorted(candidates))}); delete the duplicates",
+            )
+        if candidates:
+            return Match(kind, Situation.CORRELATED, s.key, candidates[0], "externalId")
+        if s.natural in shared:
+            return Match(
+                kind,
+                Situation.DISPUTED,
+                s.key,
+                detail=f"{s.label!r} is also the name of another source {what} (names are "
+                "compared as the target compares them); rename one of them",
+            )
+        if not self.match_by_name or s.natural not in by_name:
+            return Match(kind, Situation.MISSING, s.key)
+        named = by_name[s.natural]
+        if len(named) > 1:
+            return Match(
+                kind,
+                Situation.DISPUTED,
+                s.key,
+                detail=f"several target {what}s are named {s.label!r}; remove the extras",
+            )
+        t = targets[named[0]]
+        holder = owner.get(t.key)
+        if holder is not None and holder != s.key and self._live(holder):
+            return Match(
+                kind,
+                Situation.DISPUTED,
+                s.key,
+                detail=f"target {what} {t.label!r} is synced with source {what} {holder!r}, "
+                f"which still exists; rename one of the two source {what}s",
+            )
+        ext = t.external_id
+        if holder is None and ext and ext != s.key and self._live(ext):
+            return Match(
+                kind,
+                Situation.DISPUTED,
+                s.key,
+                detail=f"target {what} {t.label!r} carries externalId {t.external_id!r}, "
+                f"another source {what} that exists: it is never taken over; rename "
+                "one of them",
+            )
+        return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
+
+    def _free_for(self, tid: str, key: str, owner: dict[str, str]) -> bool:
+        """A target object holding ``key`` as externalId is ours unless another live key owns it."""
+        holder = owner.get(tid)
+        return holder is None or holder == key or not self._live(holder)
+
+    def _settle(self, claims: dict[str, list[Match]], targets: dict[str, Record]) -> None:
+        """One source object per target object: the best-ranked claim wins, ties dispute."""
+        for tid, matches in claims.items():
+            if len(matches) == 1:
+                continue
+            matches.sort(key=lambda m: _RANK.get(m.via, 0))
+            best = matches[0]
+            tied = [m for m in matches if _RANK.get(m.via, 0) == _RANK.get(best.via, 0)]
+            losers = matches[len(tied) :] if len(tied) == 1 else matches
+            label = targets[tid].label if tid in targets else tid
+            for m in losers:
+                others = sorted(str(o.key) for o in matches if o is not m)
+                m.situation, m.target_id = Situation.DISPUTED, None
+                m.detail = (
+                    f"target {self.kind.value} {label!r} is also claimed by source "
+                    f"{self.kind.value} {', '.join(others)}; give them distinct names"
+                )
+            if len(tied) > 1:
+                claims[tid] = []
+        for tid in [tid for tid, matches in claims.items() if not matches]:
+            del claims[tid]
+
+    def _target(self, t: Record, owner: dict[str, str]) -> Match | None:
+        kind = self.kind
+        key = owner.get(t.key)
+        if key is not None:
+            if (kind, key) in self.source.present:
+                return Match(kind, Situation.SOURCE_UNREADABLE, key, t.key)
+            return Match(kind, Situation.DELETED, key, t.key)
+        ext = t.external_id
+        if not ext or (self.key_pattern is not None and not re.fullmatch(self.key_pattern, ext)):
+            return None  # unmanaged
+        if (kind, ext) in self.source.present:
+            return Match(kind, Situation.SOURCE_UNREADABLE, ext, t.key)
+        detail = f"externalId {ext!r} names no source {kind.value}"
+        if self._live(ext):
+            detail = (
+                f"externalId {ext!r} names source {kind.value} that is synced with another "
+                f"target {kind.value} (a duplicate?)"
+            )
+        return Match(kind, Situation.UNMATCHED, ext, t.key, detail=detail)
+
+
+def _index(records: Iterable[Record], key: Callable[[Record], str | None]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        value = key(r)
+        if value:
+            out[value].append(r.key)
+    return out

@@ -1,0 +1,248 @@
+"""Reduce: each object a read yields becomes a `Record` of a few hundred bytes.
+
+The engine keeps no resource objects. A `Record` holds the keys, the natural key, one digest
+per compared attribute and, for a group, its member keys; the source's mapped attributes wait
+in a `Spool` on disk until a change needs the object rebuilt. Memory then grows by hundreds
+of bytes per object, not kilobytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from scim2_models import Group, User
+
+from provision import mapping
+from provision.contract import Kind, Role, Unreadable
+
+log = logging.getLogger(__name__)
+
+SPOOL_BATCH = 1000
+
+NAME_ATTRIBUTE = {Kind.USER: "userName", Kind.GROUP: "displayName"}
+"""The natural key of each kind, unique in the targets we know."""
+
+NAME_RULES: dict[str, Callable[[str], str]] = {"lower": str.lower, "exact": str}
+"""How a target compares names (`Capabilities.names`): Unicode lower case, no casefold
+expansion (``straße`` and ``STRASSE`` differ, as they do in SCIM's caseExact=false), or as
+they are."""
+
+
+class ReadError(Exception):
+    """A full read did not complete; nothing may be written."""
+
+
+class Stopped(ReadError):
+    """The read was told to stop: the other side's read failed."""
+
+
+class Progress(Protocol):
+    """Where the engine reports how far it got; the CLI draws bars from it."""
+
+    def phase(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+
+class NoProgress:
+    def phase(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+class Record:
+    """What the engine keeps of one object."""
+
+    __slots__ = ("active", "digest", "external_id", "key", "label", "members", "natural")
+
+    def __init__(
+        self,
+        key: str,
+        label: str,
+        digest: bytes,
+        external_id: str | None = None,
+        active: bool = True,
+        members: tuple[str, ...] = (),
+        natural: str | None = None,
+    ) -> None:
+        self.key = key
+        self.label = label
+        self.natural = label.lower() if natural is None else natural
+        self.digest = digest
+        self.external_id = external_id
+        self.active = active
+        self.members = members
+
+
+@dataclass
+class Snapshot:
+    """One side's records: users and groups by key (source key or target id)."""
+
+    users: dict[str, Record] = field(default_factory=dict)
+    groups: dict[str, Record] = field(default_factory=dict)
+    present: set[tuple[Kind, str]] = field(default_factory=set)
+    """Objects that exist but could not be read (`Unreadable`): never created or removed."""
+    unconfirmed: set[tuple[Kind, str]] = field(default_factory=set)
+    """Target ids linked but missing from the read, whose absence could not be confirmed."""
+
+    def of(self, kind: Kind) -> dict[str, Record]:
+        return self.users if kind is Kind.USER else self.groups
+
+    def exists(self, kind: Kind, key: str) -> bool:
+        """Read, or known to exist although unreadable."""
+        return key in self.of(kind) or (kind, key) in self.present
+
+
+class Spool:
+    """The source's mapped attributes, on disk until a change needs them."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", check_same_thread=False)  # a private temporary file
+        self.db.execute("CREATE TABLE spool (kind TEXT, key TEXT, cls INTEGER, data TEXT)")
+        self.db.execute("CREATE UNIQUE INDEX spool_key ON spool (kind, key)")
+        self.classes: list[type[Any]] = []
+        self._pending: list[tuple[str, str, int, str]] = []
+
+    def put(self, kind: Kind, key: str, cls: type[Any], projection: dict[str, Any]) -> None:
+        if cls not in self.classes:
+            self.classes.append(cls)
+        self._pending.append((kind.value, key, self.classes.index(cls), json.dumps(projection)))
+        if len(self._pending) >= SPOOL_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO spool VALUES (?, ?, ?, ?)", self._pending)
+        self._pending.clear()
+
+    def get(self, kind: Kind, key: str) -> tuple[type[Any], dict[str, Any]]:
+        self.flush()
+        row = self.db.execute(
+            "SELECT cls, data FROM spool WHERE kind = ? AND key = ?", (kind.value, key)
+        ).fetchone()
+        return self.classes[row[0]], json.loads(row[1])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@dataclass
+class Reducer:
+    """Turns what one side yields into records (and, for the source, spooled attributes)."""
+
+    role: Role
+    user_attributes: tuple[str, ...]
+    group_attributes: tuple[str, ...]
+    errors: Callable[[Kind, str, str], None]
+    """Where an object that cannot be reduced is reported: (kind, key, message)."""
+    spool: Spool | None = None
+    normalize: Callable[..., dict[str, Any] | None] | None = None
+    """The target's `provision_normalize` (source side only)."""
+    fold: Callable[[str], str] = str.lower
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attributes(self, kind: Kind) -> tuple[str, ...]:
+        return self.user_attributes if kind is Kind.USER else self.group_attributes
+
+    def take_all(
+        self,
+        objects: Iterable[object],
+        snapshot: Snapshot,
+        progress: Progress,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Reduce every object; `ReadError` if the objects are not what a read yields."""
+        try:
+            for obj in objects:
+                if stop is not None and stop.is_set():
+                    raise Stopped()
+                self.take(obj, snapshot)
+                progress.advance()
+        finally:
+            if self.spool is not None:
+                self.spool.flush()
+
+    def take(self, obj: object, snapshot: Snapshot) -> None:
+        source = self.role is Role.SOURCE
+        if isinstance(obj, Unreadable):
+            snapshot.present.add((obj.kind, obj.key))
+            self.errors(obj.kind, obj.key, obj.message)
+            return
+        if isinstance(obj, User):
+            kind, label = Kind.USER, obj.user_name or ""
+        elif isinstance(obj, Group):
+            kind, label = Kind.GROUP, obj.display_name or ""
+        else:
+            raise ReadError(
+                f"the connector yielded a {type(obj).__name__}; a full read yields only "
+                "scim2-models User and Group objects and provision.Unreadable"
+            )
+        key = obj.external_id if source else obj.id
+        if not key:
+            what = "external_id (its stable source key)" if source else "id"
+            raise ReadError(f"{kind.value} {label!r} was read without an {what}")
+        records = snapshot.of(kind)
+        if key in records or (kind, key) in snapshot.present:
+            if source:
+                self.errors(kind, key, f"the source returned {kind.value} key {key!r} twice")
+                records.pop(key, None)  # neither copy is trusted: the object is left alone
+                snapshot.present.add((kind, key))
+            return
+        side = "source" if source else "target"
+        if not label:
+            self.errors(kind, key, f"{side} {kind.value} has no {NAME_ATTRIBUTE[kind]}; fill it in")
+            snapshot.present.add((kind, key))
+            return
+        attributes = self.attributes(kind)
+        try:
+            projection = mapping.project(obj, attributes)
+            if source and self.normalize is not None:
+                projection = self._normalized(kind, projection, attributes)
+            digest = mapping.digest(projection, attributes)
+            if self.spool is not None:
+                self.spool.put(kind, key, type(obj), projection)
+        except Exception as err:  # one object the engine cannot reduce stops no other
+            log.debug("cannot reduce %s %s", kind.value, key, exc_info=True)
+            self.errors(
+                kind,
+                key,
+                f"{side} {kind.value} {label!r} cannot be compared "
+                f"({type(err).__name__}: {err}); fix its attributes",
+            )
+            snapshot.present.add((kind, key))
+            return
+        members: tuple[str, ...] = ()
+        if isinstance(obj, Group):
+            members = tuple(dict.fromkeys(m.value for m in obj.members or () if m.value))
+            if source:  # share the users' key strings: memory per member is a pointer
+                users = snapshot.users
+                members = tuple(users[m].key if m in users else m for m in members)
+        records[key] = Record(
+            key=key,
+            label=label,
+            digest=digest,
+            external_id=obj.external_id,
+            active=getattr(obj, "active", None) is not False,  # compared or not: guards need it
+            members=members,
+            natural=self.fold(label),
+        )
+
+    def _normalized(
+        self, kind: Kind, projection: dict[str, Any], attributes: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The target's view of a source projection, kept to the compared attributes."""
+        assert self.normalize is not None
+        answer = self.normalize(kind=kind, attributes=dict(projection))
+        out = {}
+        for name in mapping.slots(attributes):
+            value = mapping.canonical(answer.get(name)) if answer else None
+            if value is not None:
+                out[name] = value
+        return out
