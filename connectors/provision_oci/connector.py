@@ -1,9 +1,9 @@
-"""The ``oci`` target: the hooks, the connectivity checks and the full read."""
+"""The ``oci`` target: the hooks, the connectivity checks, the full read and the lookup."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +31,11 @@ PAGE = 1000
 """The largest page a domain serves."""
 MEMBER_PAGE = 10_000
 """Members a domain returns in one answer; bigger groups are paged."""
+READ_ATTEMPTS = 3
+"""Whole reads of a collection before its reader settles for the union of what it saw."""
+LOOKUP_BATCH = 50
+"""Ids per filtered read of a lookup (``id eq "…" or …``)."""
+GROUP_FIELDS = "displayName,externalId"
 
 
 class OciTarget:
@@ -63,32 +68,129 @@ class OciTarget:
     def provision_full_read(
         self, attributes: frozenset[str]
     ) -> Iterator[User[Any] | Group | Unreadable]:
-        wanted = sorted(
-            {"userName", "externalId", "active"} | (set(attributes) & mapping.USER_ATTRIBUTES)
-        )
-        for data in self._all("/Users", ",".join(wanted)):
+        for data in self._all("/Users", _user_fields(attributes)):
             yield mapping.user_from_oci(data)
-        groups = list(self._all("/Groups", "displayName,externalId"))
+        yield from self._with_members(list(self._all("/Groups", GROUP_FIELDS)))
+
+    @hookimpl
+    def provision_lookup(
+        self, kind: Kind, ids: list[str], attributes: frozenset[str]
+    ) -> Iterator[User[Any] | Group | Unreadable]:
+        """The objects of ``ids`` that exist, read as the full read reads them."""
+        if kind is Kind.USER:
+            for data in self._by_id("/Users", _user_fields(attributes), ids):
+                yield mapping.user_from_oci(data)
+        else:
+            yield from self._with_members(list(self._by_id("/Groups", GROUP_FIELDS, ids)))
+
+    def _with_members(self, groups: list[dict[str, Any]]) -> Iterator[Group]:
+        """Groups with their members, read concurrently (list calls never carry members)."""
         with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="oci-read") as pool:
             for data, members in zip(groups, pool.map(self._members, groups), strict=True):
                 yield mapping.group_from_oci(data, members)
 
     def _all(self, path: str, attributes: str) -> Iterator[dict[str, Any]]:
-        """Every resource of ``path``: the first page, then the rest of them concurrently."""
-        params = {"attributes": attributes, "count": PAGE}
-        first = self.client.scim("GET", path, params={**params, "startIndex": 1}).json()
-        yield from first.get("Resources") or []
+        """Every resource of ``path``, each once, even while others create and delete.
+
+        The domain pages by offset: an object deleted while the pages are read shifts the
+        later pages, and the object that slides from one page onto the previous one is never
+        seen. A read is settled when every page reported the same ``totalResults`` and that
+        many distinct ids arrived; else it is read again, up to `READ_ATTEMPTS` times. What
+        one attempt yields is not yielded again, so an unsettled read ends with the union of
+        all attempts. It can still miss an object when a create and a delete cancel out
+        between two pages: the engine's lookup by id covers the linked ones.
+        """
+        collection = path.strip("/")
+        # Sorted by the immutable id, so a rename never moves an object between pages.
+        # sortBy/sortOrder as Oracle's SDK sends them: IdentityDomainsClient.list_users and
+        # list_groups (oci 2.189) map sort_by/sort_order to the query parameters sortBy and
+        # sortOrder, the latter one of "ASCENDING", "DESCENDING"; the User and Group models
+        # mark id idcsSearchable, returned always, "a stable, non-reassignable identifier".
+        params = {
+            "attributes": attributes,
+            "count": PAGE,
+            "sortBy": "id",
+            "sortOrder": "ASCENDING",
+        }
+        seen: set[str] = set()
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            settled = yield from self._pages(path, params, seen)
+            if settled:
+                return
+            if attempt < READ_ATTEMPTS:
+                log.info(
+                    "The domain's %s changed while they were read (attempt %d of %d); "
+                    "reading them again",
+                    collection,
+                    attempt,
+                    READ_ATTEMPTS,
+                )
+        log.warning(
+            "The domain's %s kept changing while they were read (%d attempts): this run "
+            "works from every one of the %d %s the reads saw. Someone else is creating or "
+            "deleting %s in the domain; a %s this run missed is read again on the next run.",
+            collection,
+            READ_ATTEMPTS,
+            len(seen),
+            collection.lower(),
+            collection.lower(),
+            collection.lower().rstrip("s"),
+        )
+
+    def _pages(
+        self, path: str, params: dict[str, Any], seen: set[str]
+    ) -> Generator[dict[str, Any], None, bool]:
+        """One read of every page (the first, then the rest concurrently); yields the
+        resources not in ``seen`` and adds them; returns whether the read was settled."""
+        ids: set[str] = set()
+        totals: set[int] = set()
+
+        def page(start: int) -> dict[str, Any]:
+            return dict(
+                self.client.scim("GET", path, params={**params, "startIndex": start}).json()
+            )
+
+        def unseen(answer: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            totals.add(int(answer.get("totalResults") or 0))
+            for resource in answer.get("Resources") or []:
+                rid = str(resource.get("id"))
+                ids.add(rid)
+                if rid not in seen:
+                    seen.add(rid)
+                    yield resource
+
+        first = page(1)
+        yield from unseen(first)
         total = int(first.get("totalResults") or 0)
         size = max(1, int(first.get("itemsPerPage") or len(first.get("Resources") or []) or PAGE))
         starts = range(1 + size, total + 1, size)
-
-        def page(start: int) -> list[dict[str, Any]]:
-            answer = self.client.scim("GET", path, params={**params, "startIndex": start}).json()
-            return list(answer.get("Resources") or [])
-
         with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="oci-page") as pool:
-            for resources in pool.map(page, starts):
-                yield from resources
+            for answer in pool.map(page, starts):
+                yield from unseen(answer)
+        return totals == {total} and len(ids) == total
+
+    def _by_id(self, path: str, attributes: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+        """The resources of ``path`` whose id is in ``ids``: one filtered read per batch."""
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start : start + LOOKUP_BATCH]
+            query = " or ".join(f'id eq "{mapping.escape(i)}"' for i in batch)
+            params = {"attributes": attributes, "filter": query, "count": LOOKUP_BATCH}
+            answer = self.client.scim("GET", path, params=params).json()
+            resources = list(answer.get("Resources") or [])
+            if int(answer.get("totalResults") or 0) > len(resources):
+                raise OciError(
+                    0,
+                    f"The domain answered a lookup of {len(batch)} {path.strip('/')} by id with "
+                    f"{len(resources)} of {answer.get('totalResults')} results: it did not "
+                    "say which of them exist. Run again; if it persists, report the "
+                    "domain's answer.",
+                )
+            asked = set(batch)
+            for resource in resources:
+                if resource.get("id") in asked:
+                    asked.discard(resource["id"])
+                    yield resource
 
     def _members(self, group: dict[str, Any]) -> list[str]:
         """A group's member ids: one request, more pages only past 10,000 members."""
@@ -110,6 +212,12 @@ class OciTarget:
     @hookimpl
     def provision_test(self) -> list[Check]:
         return Connectivity(self.client).run()
+
+
+def _user_fields(attributes: frozenset[str]) -> str:
+    """The ``attributes`` query parameter of a user read: what the engine compares."""
+    wanted = {"userName", "externalId", "active"} | (set(attributes) & mapping.USER_ATTRIBUTES)
+    return ",".join(sorted(wanted))
 
 
 class Connectivity:

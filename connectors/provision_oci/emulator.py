@@ -6,7 +6,8 @@ Oracle schemas and rules that the live service enforces and plain SCIM does not 
 e-mail, immutable ``bypassNotification``, ``members`` returned on request only, 50-operation
 bulk, per-tier rate limits, ``UserStatusChanger``). scim2-server does the SCIM protocol
 (routing, validation, filters, PATCH, Bulk with ``bulkId`` references); this module adds the
-Oracle layer around it, records every request, and injects latency, faults and lost answers.
+Oracle layer around it, records every request, and injects latency, faults, lost answers and
+another administrator's changes between two page reads.
 
 Choices where the live service is unconfirmed (see the reference notes):
 
@@ -16,6 +17,10 @@ Choices where the live service is unconfirmed (see the reference notes):
   ``error.identity.user.primaryEmailNotSpecified`` is a documented message id, the others are
   ``error.emulator.<scimType or status>`` so that nobody mistakes them for Oracle's.
 - PATCH answers 200 with the resource (as OCI does), not scim2-server's default 204.
+- Lists come sorted by ``id`` when no ``sortBy`` is given (scim2-server's order); Oracle
+  documents no default order, so the connector always sends ``sortBy``.
+- ``sortOrder`` is taken in either case: RFC 7644 spells it ``ascending``, Oracle's SDK sends
+  ``ASCENDING``.
 
 Run it by hand: ``python -m provision_oci.emulator --port 8043 --tier premium``.
 """
@@ -494,6 +499,14 @@ class OciService(ScimService):
     ) -> tuple[SearchRequest[Any], Any]:
         if isinstance(payload, dict) and not any(k.lower() == "count" for k in payload):
             payload = {**payload, "count": DEFAULT_COUNT}
+        if isinstance(payload, dict):
+            # RFC 7644 §3.4.2.3 spells sortOrder "ascending"/"descending"; Oracle's SDK
+            # (IdentityDomainsClient.list_users, oci 2.189) allows only "ASCENDING" and
+            # "DESCENDING" and sends them as they are: the domain takes either spelling.
+            payload = {
+                k: v.lower() if k.lower() == "sortorder" and isinstance(v, str) else v
+                for k, v in payload.items()
+            }
         return super().read_search(resource_types, payload)
 
     def search_response(
@@ -699,12 +712,25 @@ class OciApplication(WSGIApplication):
 Reply = tuple[int, dict[str, str], dict[str, Any] | None]
 
 
+@dataclass(eq=False)
+class PageAction:
+    """What `OciEmulator.after_page` runs once, after one page of one resource type."""
+
+    resource: str
+    start_index: int
+    action: Callable[[], object]
+
+    def matches(self, resource: str, start: str) -> bool:
+        return resource == self.resource and start.strip() == str(self.start_index)
+
+
 class OciEmulator(LoopbackService):
     """An OCI identity domain on 127.0.0.1; a context manager.
 
     Attributes a test may change while it runs: ``latency_ms``, ``fault_rate``,
     ``fail_after_commit_rate``, ``retry_after``, ``tier`` (resets the budgets), ``limits``,
-    ``bulk``, ``forbidden``. What it saw: ``counts()``, ``welcome_mails``, ``throttled``,
+    ``bulk``, ``forbidden``; ``after_page()`` lets another administrator act between two
+    page reads. What it saw: ``counts()``, ``welcome_mails``, ``throttled``,
     ``faults_sent``, ``lost_answers``, ``users()``, ``groups()``.
     """
 
@@ -754,6 +780,7 @@ class OciEmulator(LoopbackService):
         self._tokens: dict[str, float] = {}
         self._tier = ""
         self._limiters: dict[LimitGroup, RateLimiter] = {}
+        self._page_actions: list[PageAction] = []
         self.tier = tier
         self.storage = OciStorage(self._user_created)
         self.service = OciService(self, build_provider())
@@ -784,6 +811,35 @@ class OciEmulator(LoopbackService):
             self._limiters = {
                 cast(LimitGroup, group): RateLimiter(*rate) for group, rate in TIERS[tier].items()
             }
+
+    # Someone else at work
+    def after_page(self, resource: str, start_index: int, action: Callable[[], object]) -> None:
+        """Once: run ``action`` when a list of ``resource`` ("Users", "Groups") from
+        ``start_index`` has been read, before that page is answered.
+
+        A client asks for the next page only after this one's answer, so ``action`` (another
+        administrator deleting or creating something) falls exactly between two page reads.
+        Filtered lists count too; a list without ``startIndex`` starts at 1. Actions
+        registered for the same page run one per read of it, in the order given.
+        """
+        with self._lock:
+            self._page_actions.append(PageAction(resource.strip("/"), start_index, action))
+
+    def _after_page(self, method: str, path: str, query: str) -> None:
+        if method != "GET" or not self._page_actions:
+            return
+        resource = path[len(PREFIX) :].strip("/")
+        params = parse_qs(query)
+        start = next((v[0] for k, v in params.items() if k.lower() == "startindex"), "1")
+        with self._lock:
+            due = next((a for a in self._page_actions if a.matches(resource, start)), None)
+            if due is None:
+                return
+            self._page_actions.remove(due)
+        try:
+            due.action()
+        except Exception:
+            log.exception("The action after page %s of %s failed", start, resource)
 
     # What was asked and stored
     def counts(self) -> Counter[str]:
@@ -933,7 +989,9 @@ class OciEmulator(LoopbackService):
         environ["PATH_INFO"] = path[len(PREFIX) :]
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
+        query = environ.get("QUERY_STRING", "")
         response = self.app.serve(self.app.read_request(environ))
+        self._after_page(method, path, query)
         if (
             response.status == HTTPStatus.CREATED
             and method == "POST"

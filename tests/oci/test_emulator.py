@@ -287,6 +287,38 @@ def test_list_count_defaults_to_50_and_is_clamped_to_1000(fresh: OciEmulator) ->
         assert (last["startIndex"], last["itemsPerPage"]) == (1001, 50)
 
 
+def test_lists_sort_by_id_in_either_spelling_of_sort_order(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        ids = sorted(create(client, "Users", user(f"sorted{i}"))["id"] for i in range(4))
+        for order, expected in (("ASCENDING", ids), ("descending", ids[::-1])):
+            answer = client.get(
+                "/Users", params={"sortBy": "id", "sortOrder": order, "attributes": "id"}
+            )
+            assert answer.status_code == 200, answer.text
+            assert [r["id"] for r in answer.json()["Resources"]] == expected
+
+
+def test_id_filters_joined_with_or_find_each_one_that_exists(client: httpx.Client) -> None:
+    ids = [create(client, "Users", user(unique("byid")))["id"] for _ in range(3)]
+    query = " or ".join(f'id eq "{i}"' for i in [*ids[:2], "0" * 32])
+    answer = client.get("/Users", params={"filter": query, "count": 50}).json()
+    assert sorted(r["id"] for r in answer["Resources"]) == sorted(ids[:2])
+
+
+def test_after_page_acts_once_between_two_page_reads(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        ids = sorted(create(client, "Users", user(f"paged{i}"))["id"] for i in range(4))
+        fresh.after_page("Users", 1, lambda: client.delete(f"/Users/{ids[0]}"))
+        page = {"sortBy": "id", "attributes": "id", "count": 2}
+        first = client.get("/Users", params={**page, "startIndex": 1}).json()
+        second = client.get("/Users", params={**page, "startIndex": 3}).json()
+        again = client.get("/Users", params={**page, "startIndex": 1}).json()
+    assert [r["id"] for r in first["Resources"]] == ids[:2]  # answered as read, before it
+    assert (first["totalResults"], second["totalResults"]) == (4, 3)
+    assert [r["id"] for r in second["Resources"]] == ids[3:]  # ids[2] slid onto page 1
+    assert [r["id"] for r in again["Resources"]] == ids[1:3]  # it ran once only
+
+
 def test_excluded_attributes_leave_out_what_is_named(client: httpx.Client) -> None:
     created = create(client, "Users", user(unique("slim")))
     got = client.get(f"/Users/{created['id']}", params={"excludedAttributes": "emails"}).json()
