@@ -114,7 +114,20 @@ class OciTarget:
         }
         seen: set[str] = set()
         for attempt in range(1, READ_ATTEMPTS + 1):
-            settled = yield from self._pages(path, params, seen)
+            try:
+                settled = yield from self._pages(path, params, seen)
+            except OciError as err:
+                # No source confirms that every domain sorts by id: if one refuses, read
+                # unsorted (the totals check and the engine's lookup by id still hold).
+                if err.status != 400 or "sortBy" not in params or seen:
+                    raise
+                log.warning(
+                    "The domain refused to sort %s by id (%s); reading them unsorted.",
+                    collection,
+                    err,
+                )
+                params = {k: v for k, v in params.items() if k not in ("sortBy", "sortOrder")}
+                settled = yield from self._pages(path, params, seen)
             if settled:
                 return
             if attempt < READ_ATTEMPTS:

@@ -197,3 +197,31 @@ def test_a_lookup_the_domain_cannot_answer_raises(domain: OciEmulator) -> None:
     domain.fault_rate = 1.0
     with pytest.raises(OciError):
         list(oci.provision_lookup(Kind.USER, ids, frozenset()))
+
+
+class RefusesSort(httpx.BaseTransport):
+    """A domain that answers 400 to ``sortBy`` (no source says every domain accepts it)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.refused = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "sortBy" in request.url.params:
+            self.refused += 1
+            return httpx.Response(400, json={"status": "400", "detail": "sortBy not supported"})
+        return self.inner.handle_request(request)
+
+
+def test_a_domain_that_refuses_to_sort_is_read_unsorted(
+    domain: OciEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = {add_user(domain, f"u{i}") for i in range(3)}
+    reader = target(domain)
+    transport = RefusesSort()
+    reader.client.http = httpx.Client(base_url=domain.url, transport=transport)
+    with caplog.at_level(logging.WARNING, logger="provision_oci"):
+        users = [u for u in reader.provision_full_read(frozenset()) if isinstance(u, User)]
+    assert {u.id for u in users} == ids
+    assert transport.refused == 2  # once for Users, once for Groups, then never again
+    assert "refused to sort Users by id" in caplog.text
