@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 QUEUE_PAGES = 64
 """Pages read ahead of the engine; producers wait beyond that (memory stays bounded)."""
 
-_DONE = object()
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 class CognitoReadError(Exception):
@@ -41,6 +42,9 @@ class CognitoSource:
         incremental=False,
         incremental_reason="Cognito has no change feed (no API lists what changed since a "
         "point in time), so every run reads the whole pool",
+        # A user's key is its sub, "an immutable UUID" (reference/cognito.md; Cognito's
+        # user pool attributes page): target users with another externalId are not ours.
+        user_key_pattern=UUID,
     )
 
     def __init__(self, settings: CognitoSettings) -> None:
@@ -73,6 +77,50 @@ class CognitoSource:
         return PoolRead(client, self.settings).objects()
 
 
+@dataclass(frozen=True, slots=True)
+class UsersPage:
+    """A page of ListUsers."""
+
+    records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class MembersPage:
+    """A page of ListUsersInGroup."""
+
+    group: str
+    records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFound:
+    """A group whose members will be read: one more producer to wait for."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRead:
+    """A group whose members were all read: its producer is done."""
+
+    name: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ListDone:
+    """ListUsers or ListGroups reached its last page: its producer is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailed:
+    """A producer failed: the read stops and raises it."""
+
+    error: BaseException
+
+
+Message = UsersPage | MembersPage | GroupFound | GroupRead | ListDone | ReadFailed
+"""What producer threads hand the consumer, through one bounded queue."""
+
+
 class PoolRead:
     """One full read. Threads read pages; the generator maps and yields them in order.
 
@@ -80,13 +128,16 @@ class PoolRead:
     a pool of ``concurrency`` threads, all at once within the budgets. A member ListUsers did
     not return (created during the read) is still yielded. With a group list: GetGroup for
     each, then their members, and every member once as a user; no ListUsers.
+
+    The steps: `_list_users`, `_list_groups` and `_read_members` produce `Message`s; `objects`
+    consumes them until every producer said it is done, then yields the groups.
     """
 
     def __init__(self, client: CognitoClient, settings: CognitoSettings) -> None:
         self.client = client
         self.settings = settings
         self.only = settings.groups
-        self.items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=QUEUE_PAGES)
+        self.items: queue.Queue[Message] = queue.Queue(maxsize=QUEUE_PAGES)
         self.stop = threading.Event()
         self.members: dict[str, list[str]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
@@ -95,26 +146,27 @@ class PoolRead:
 
     def objects(self) -> Iterator[User[Any] | Group | Unreadable]:
         workers = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="cognito")
-        producers = [self._start(self._list_groups, workers)]
+        self._start(self._list_groups, workers)
+        producers = 1
         if not self.only:
-            producers.append(self._start(self._list_users))
-        running = len(producers)
+            self._start(self._list_users)
+            producers += 1
         try:
-            while running:
-                what, first, second = self.items.get()
-                if what == "error":
-                    raise first
-                if what == "done":
-                    running -= 1
-                elif what == "users":
-                    yield from self._users(first)
-                elif what == "members":
-                    yield from self._group_members(first, second)
-                elif what == "group":
-                    self.groups[first] = second
-                    running -= 1  # one member job finished
-                elif what == "jobs":
-                    running += first
+            while producers:
+                match self.items.get():
+                    case ReadFailed(error):
+                        raise error
+                    case UsersPage(records):
+                        yield from self._users(records)
+                    case MembersPage(group, records):
+                        yield from self._group_members(group, records)
+                    case GroupFound():
+                        producers += 1
+                    case GroupRead(name, record):
+                        self.groups[name] = record
+                        producers -= 1
+                    case ListDone():
+                        producers -= 1
             for sub, blob in self.stash.items():
                 if sub not in self.keys:  # created during the read: ListUsers missed it
                     yield from self._users([pickle.loads(blob)])
@@ -149,24 +201,28 @@ class PoolRead:
     # Producers (threads): every page goes through the queue, every failure too.
     def _start(self, fn: Callable[..., None], *args: Any) -> threading.Thread:
         thread = threading.Thread(
-            target=self._guard, args=(fn, *args), daemon=True, name=f"cognito-{fn.__name__}"
+            target=self._produce,
+            args=(fn, ListDone(), "", *args),
+            daemon=True,
+            name=f"cognito-{fn.__name__}",
         )
         thread.start()
         return thread
 
-    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+    def _produce(self, fn: Callable[..., None], done: Message, what: str, *args: Any) -> None:
+        """Run one producer; hand over its failure, or ``done`` when it finished."""
         try:
             fn(*args)
         except _Stopped:
             return
         except BaseException as err:  # handed to the consumer, which raises it
             with contextlib.suppress(_Stopped):
-                self._put(("error", _read_error(err), None))
+                self._put(ReadFailed(_read_error(err, what)))
             return
         with contextlib.suppress(_Stopped):
-            self._put(("done", None, None))
+            self._put(done)
 
-    def _put(self, item: tuple[str, Any, Any]) -> None:
+    def _put(self, item: Message) -> None:
         while not self.stop.is_set():
             try:
                 self.items.put(item, timeout=0.2)
@@ -177,7 +233,7 @@ class PoolRead:
 
     def _list_users(self) -> None:
         for page in self.client.users():
-            self._put(("users", page, None))
+            self._put(UsersPage(page))
 
     def _list_groups(self, workers: ThreadPoolExecutor) -> None:
         if self.only:
@@ -185,8 +241,21 @@ class PoolRead:
         else:
             records = (g for page in self.client.groups() for g in page)
         for record in records:
-            self._put(("jobs", 1, None))
-            workers.submit(self._guard_job, record)
+            self._put(GroupFound())
+            name = str(record.get("GroupName", "?"))
+            workers.submit(
+                self._produce,
+                self._read_members,
+                GroupRead(name, record),
+                f"members of group {name!r}",
+                name,
+            )
+
+    def _read_members(self, name: str) -> None:
+        for page in self.client.members(name):
+            self._put(MembersPage(name, page))
+            if self.stop.is_set():
+                return
 
     def _get_group(self, name: str) -> dict[str, Any]:
         try:
@@ -199,23 +268,6 @@ class PoolRead:
                     "empty would deactivate its members)"
                 ) from None
             raise
-
-    def _guard_job(self, record: dict[str, Any]) -> None:
-        name = str(record.get("GroupName", "?"))
-        try:
-            name = str(record["GroupName"])
-            for page in self.client.members(name):
-                self._put(("members", name, page))
-                if self.stop.is_set():
-                    return
-        except _Stopped:
-            return
-        except BaseException as err:
-            with contextlib.suppress(_Stopped):
-                self._put(("error", _read_error(err, f"members of group {name!r}"), None))
-            return
-        with contextlib.suppress(_Stopped):
-            self._put(("group", name, record))
 
 
 class _Stopped(Exception):

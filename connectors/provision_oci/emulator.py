@@ -176,14 +176,18 @@ BEARER = AuthenticationScheme(
 )
 
 
-def build_provider() -> ScimProvider:
-    """The domain's schemas, resource types and ServiceProviderConfig (bulk supported)."""
+def build_provider(max_results: int = MAX_COUNT) -> ScimProvider:
+    """The domain's schemas, resource types and ServiceProviderConfig (bulk supported).
+
+    ``max_results`` caps a page below the documented 1,000: a server may return fewer
+    resources than ``count`` asks for (RFC 7644 §3.4.2.4), and tests use it to make pages
+    small."""
     config = ServiceProviderConfig(
         patch=Patch(supported=True),
         bulk=Bulk(
             supported=True, max_operations=MAX_BULK_OPERATIONS, max_payload_size=MAX_BULK_PAYLOAD
         ),
-        filter=Filter(supported=True, max_results=MAX_COUNT),
+        filter=Filter(supported=True, max_results=max_results),
         change_password=ChangePassword(supported=False),
         sort=Sort(supported=True),
         etag=ETag(supported=True),
@@ -751,6 +755,7 @@ class OciEmulator(LoopbackService):
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: tuple[str, str] | None = None,
+        max_results: int = MAX_COUNT,
     ) -> None:
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
@@ -783,7 +788,7 @@ class OciEmulator(LoopbackService):
         self._page_actions: list[PageAction] = []
         self.tier = tier
         self.storage = OciStorage(self._user_created)
-        self.service = OciService(self, build_provider())
+        self.service = OciService(self, build_provider(max_results))
         self.storage.group_type = self.service.get_resource_type("Group")
         self.app = OciApplication(self, self.storage, self.service)
 

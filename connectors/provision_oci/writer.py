@@ -33,6 +33,9 @@ MEMBERS_PER_PATCH = 1000
 ENVELOPE = 2_000
 """Bytes kept free in each Bulk payload for its envelope."""
 
+Remedy = bool | OciError | None
+"""What a remedy for a failed operation answers: not mine, recovered, or a better error."""
+
 
 @dataclass
 class Operation:
@@ -242,33 +245,53 @@ class Writer:
         if method == "POST" and response.content:
             pending.target_id = str(response.json().get("id") or "") or None
 
-    # Failures that have a remedy
+    # Failures that have a remedy: each remedy answers None (not mine), True (recovered), or a
+    # better error for the operator; the first that applies decides.
     def _recover(self, pending: Pending, op: Operation, error: OciError) -> None:
-        change = pending.change
-        if change.action is Action.CREATE and error.status == 409:
-            existing, why = self._find(change)
-            if existing:
-                pending.target_id = existing  # our own create, whose answer was lost: link it
-                if isinstance(change.resource, Group) and change.resource.members:
-                    inline = [m.value for m in change.resource.members[:INLINE_MEMBERS] if m.value]
-                    pending.later.insert(
-                        0, Operation("PATCH", "", mapping.patch_body([mapping.add_members(inline)]))
-                    )
+        for remedy in (self._adopt_own_create, self._use_status_changer, self._already_gone):
+            answer = remedy(pending, op, error)
+            if answer is True:
                 return
-            error = OciError(409, why or error.detail)
-        if change.action is Action.DEACTIVATE and op.method == "PATCH" and error.status == 400:
-            try:  # the domain refuses PATCH of active: use its status changer
-                self.client.scim(
-                    "PUT",
-                    f"/UserStatusChanger/{change.target_id}",
-                    body={"schemas": [mapping.STATUS_CHANGER], "active": False},
-                )
-                return
-            except OciError as err:
-                error = err
-        if change.action is Action.DELETE and error.status == 404:
-            return  # already gone: what was asked for
+            if isinstance(answer, OciError):
+                error = answer
+                break
         pending.errors.append(str(error))
+
+    def _adopt_own_create(self, pending: Pending, op: Operation, error: OciError) -> Remedy:
+        """A create answered 409 whose object is this sync's own (a lost answer): link it."""
+        change = pending.change
+        if change.action is not Action.CREATE or error.status != 409:
+            return None
+        existing, why = self._find(change)
+        if not existing:
+            return OciError(409, why or error.detail)
+        pending.target_id = existing
+        if isinstance(change.resource, Group) and change.resource.members:
+            inline = [m.value for m in change.resource.members[:INLINE_MEMBERS] if m.value]
+            pending.later.insert(
+                0, Operation("PATCH", "", mapping.patch_body([mapping.add_members(inline)]))
+            )
+        return True
+
+    def _use_status_changer(self, pending: Pending, op: Operation, error: OciError) -> Remedy:
+        """A domain that refuses PATCH of ``active``: deactivate through its status changer."""
+        change = pending.change
+        if change.action is not Action.DEACTIVATE or op.method != "PATCH" or error.status != 400:
+            return None
+        try:
+            self.client.scim(
+                "PUT",
+                f"/UserStatusChanger/{change.target_id}",
+                body={"schemas": [mapping.STATUS_CHANGER], "active": False},
+            )
+        except OciError as err:
+            return err
+        return True
+
+    @staticmethod
+    def _already_gone(pending: Pending, op: Operation, error: OciError) -> Remedy:
+        """Deleting what is already gone is what was asked for."""
+        return True if pending.change.action is Action.DELETE and error.status == 404 else None
 
     def _find(self, change: Change) -> tuple[str | None, str]:
         """The object a create collided with, if it is this sync's own (same externalId).

@@ -27,7 +27,7 @@ class Situation(StrEnum):
     SOURCE_UNREADABLE = "source unreadable"
     TARGET_UNREADABLE = "target unreadable"
     UNCONFIRMED = "target unconfirmed"
-    DELETED = "deleted in source"
+    DELETED = "gone from source"
     UNMATCHED = "unmatched"
     UNMANAGED = "unmanaged"
 
@@ -70,7 +70,8 @@ SITUATIONS: dict[Situation, Rule] = {
         "leave it alone and keep the link; report a warning",
     ),
     Situation.DELETED: Rule(
-        "a linked target object whose source object is gone",
+        "a linked target object whose source object is gone from the source's read "
+        "(deleted, or out of its scope: a narrowed group filter)",
         "deprovision by [sync] on_delete (deactivate, delete or ignore), within the guards",
     ),
     Situation.UNMATCHED: Rule(

@@ -479,7 +479,7 @@ def test_the_plan_lists_every_change_before_writing(state: Path) -> None:
     (plan,) = seen
     described = [p.describe() for p in plan.changes()]
     assert "update user user0 (title)" in described
-    assert "deactivate user user9 [deleted in source]" in described
+    assert "deactivate user user9 [gone from source]" in described
     assert any(d.startswith("members of group staff: -1") for d in described)
     assert plan.deletions == 1
     assert [p.kind for p in plan.removals] == [Kind.USER]

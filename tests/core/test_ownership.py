@@ -366,5 +366,5 @@ def test_the_report_names_every_objects_situation(state: Path) -> None:
         Group(external_id="new", display_name="new", members=[GroupMember(value="key-user0")])
     )
     report = sync(source, target, state, max_delete_percent=100)
-    assert report.situations["users"] == {"linked": 9, "deleted in source": 1}
+    assert report.situations["users"] == {"linked": 9, "gone from source": 1}
     assert report.situations["groups"] == {"linked": 1, "missing": 1}

@@ -31,3 +31,12 @@ def test_every_exit_code_of_the_cli_is_in_the_readme() -> None:
 
     for code in {*EXIT_CODES.values(), 2}:
         assert f"**{code}**" in README
+
+
+def test_the_ownership_table_is_the_engines_table_of_situations() -> None:
+    from provision.match import SITUATIONS
+
+    readme = (ROOT / "README.md").read_text()
+    for situation, rule in SITUATIONS.items():
+        row = f"| {situation.value} | {rule.when} | {rule.reaction} |"
+        assert row in readme, f"README's ownership table lacks or differs on: {row}"
