@@ -22,12 +22,13 @@ class Cli:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROVISION_")}
 
     def __call__(
-        self, *args: str, env: dict[str, str] | None = None
+        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "provision", *args],
             cwd=self.cwd,
             env={**self.env, **(env or {})},
+            input=input,
             capture_output=True,
             text=True,
             timeout=120,

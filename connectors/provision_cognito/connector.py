@@ -69,6 +69,10 @@ class CognitoSource:
         return Connectivity(self).run()
 
     @hookimpl
+    def provision_identity(self) -> str:
+        return self.settings.identity()
+
+    @hookimpl
     def provision_full_read(self) -> Iterator[User[Any] | Group | Unreadable]:
         try:
             client = self.client

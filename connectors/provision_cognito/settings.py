@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -11,6 +12,8 @@ from provision_cognito.mapping import UserNameFrom
 POOL_ID = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+"""Endpoints under these domains are AWS's own (regional, FIPS, VPC): they reach the same pool."""
 
 
 class CognitoSettings(BaseModel):
@@ -67,6 +70,21 @@ class CognitoSettings(BaseModel):
         8, ge=1, le=20, description="Attempts per request (botocore 'standard' retries)."
     )
     timeout: float = Field(30, gt=0, description="Seconds to wait for an answer.")
+
+    def identity(self) -> str:
+        """The pool as the state file records it, e.g. ``cognito-idp:eu-west-1:eu-west-1_AbC``.
+
+        An ``endpoint_url`` outside AWS (a stand-in) is part of it, so that a stand-in's pool
+        never matches a real one; credentials and userinfo never are.
+        """
+        pool = f"cognito-idp:{self.region}:{self.user_pool_id}"
+        if self.endpoint_url is None:
+            return pool
+        url = urlsplit(self.endpoint_url.strip())
+        host = url.netloc.rpartition("@")[2].lower()
+        if host.split(":")[0].endswith(AWS_HOSTS):
+            return pool
+        return f"{pool}@{url.scheme.lower()}://{host}{url.path.rstrip('/')}"
 
     @field_validator("user_pool_id")
     @classmethod

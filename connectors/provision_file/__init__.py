@@ -97,6 +97,10 @@ class FileConnector:
         yield from outcomes
 
     @hookimpl
+    def provision_identity(self) -> str:
+        return f"file:{self.path.resolve()}"
+
+    @hookimpl
     def provision_request_stats(self) -> RequestStats:
         return self.stats
 

@@ -57,6 +57,10 @@ class OciTarget:
         return self.client.stats
 
     @hookimpl
+    def provision_identity(self) -> str:
+        return self.settings.identity()
+
+    @hookimpl
     def provision_normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
         return mapping.normalize(kind, attributes)
 

@@ -83,6 +83,17 @@ class OciSettings(BaseModel):
             raise ValueError(f"{value!r}: give the domain URL only, without a path")
         return f"{url.scheme}://{url.netloc}"
 
+    def identity(self) -> str:
+        """The domain as the state file records it: its URL, scheme and host in lower case.
+
+        Without userinfo, a default port or a trailing slash, so spellings of one domain agree.
+        """
+        url = urlsplit(self.domain_url)
+        scheme, host = url.scheme.lower(), url.netloc.rpartition("@")[2].lower()
+        if url.port == {"https": 443, "http": 80}[scheme]:
+            host = host.rpartition(":")[0]
+        return f"{scheme}://{host}"
+
     def budget(self, category: Category) -> tuple[float, float]:
         """(per second, per minute) for ``category``: the tier's, unless overridden."""
         per_second, per_minute = TIERS[self.tier][category]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from provision import engine
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from provision.engine import Plan, Progress
     from provision.report import Report
     from provision.state import RunRow
+
+log = logging.getLogger(__name__)
 
 
 def open_endpoint(
@@ -90,7 +94,9 @@ def sync(
     """Run (or plan, with ``dry_run``) the full sync ``source`` → ``target``.
 
     Raises `ConfigError` for configuration mistakes and `provision.state.StateError` when
-    the state is locked by another run; everything a run meets is in the report.
+    the state is locked by another run, or `provision.state.StateMismatch` when it belongs to
+    other systems; everything a run meets is in the report. A note about the state (a
+    renamed table) is logged as a warning.
     """
     with _endpoints(config, source, target, registry) as (src, dst):
         if incremental and not src.info.capabilities.incremental:
@@ -99,9 +105,13 @@ def sync(
                 f"{src.info.capabilities.incremental_reason}. Run without --incremental: every "
                 "run is an authoritative full sync."
             )
+        identities = identity(src), identity(dst)
         with State(config.state_path()) as state:
             if not dry_run:
                 state.lock(f"{source}->{target}")
+            binding = state.bind(f"{source}->{target}", *identities, dry_run=dry_run)
+            if binding.note:
+                log.warning("%s", binding.note)
             return engine.run(
                 src,
                 dst,
@@ -111,7 +121,24 @@ def sync(
                 allow_deletes=allow_deletes,
                 progress=progress,
                 on_plan=on_plan,
+                pair=binding.key,
             )
+
+
+def identity(endpoint: Endpoint) -> str | None:
+    """What system ``endpoint`` reaches, as its connector names it (None: it does not say)."""
+    try:
+        found = endpoint.hook.provision_identity()
+        if found is not None and not (isinstance(found, str) and found.strip()):
+            raise TypeError(f"it answered {found!r}, not a non-empty string or None")
+    except Exception as err:
+        raise ConfigError(
+            f"endpoint [{endpoint.name}]: connector {endpoint.info.name!r} "
+            f"({endpoint.info.distribution or 'unknown distribution'}) failed to name its "
+            f"system (provision_identity): {type(err).__name__}: {err}. This is a bug in the "
+            "connector: report it to its authors; run with --debug for the traceback."
+        ) from err
+    return found.strip() if found is not None else None
 
 
 def history(config: Config, limit: int = 20, pair: str | None = None) -> list[RunRow]:
@@ -121,6 +148,83 @@ def history(config: Config, limit: int = 20, pair: str | None = None) -> list[Ru
         return []
     with State(path) as state:
         return state.runs(limit, pair)
+
+
+@dataclass(frozen=True)
+class PairState:
+    """One pair in the state file: what it joins, how much it links, how it last ran."""
+
+    key: str
+    name: str
+    source_identity: str | None
+    target_identity: str | None
+    links: dict[str, int] = field(default_factory=dict)
+    last_run: RunRow | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        last = self.last_run
+        return {
+            "key": self.key,
+            "name": self.name,
+            "source_identity": self.source_identity,
+            "target_identity": self.target_identity,
+            "links": self.links,
+            "last_run": None
+            if last is None
+            else {
+                "id": last.id,
+                "started_at": last.started_at,
+                "status": last.status,
+                "dry_run": last.dry_run,
+            },
+        }
+
+
+def pairs(config: Config) -> list[PairState]:
+    """Every pair the state file holds links for, with its systems and last run."""
+    path = config.state_path()
+    if not path.exists():
+        return []
+    with State(path) as state:
+        return [
+            PairState(
+                p.key,
+                p.name,
+                p.source_identity,
+                p.target_identity,
+                state.link_counts(p.key),
+                next(iter(state.runs(1, p.key)), None),
+            )
+            for p in state.pairs()
+        ]
+
+
+def find_pair(config: Config, name: str) -> PairState:
+    """The pair stored under ``name`` (or key), or a `ConfigError` naming the known ones."""
+    found = pairs(config)
+    matches = [p for p in found if p.key == name] or [p for p in found if p.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        keys = ", ".join(repr(p.key) for p in matches)
+        raise ConfigError(f"several pairs are named {name!r} (keys {keys}): give the key")
+    known = ", ".join(repr(p.name) for p in found) or "none"
+    raise ConfigError(
+        f"state file {config.state_path()} holds no pair {name!r}; pairs held: {known}. "
+        "See them with: provision state show"
+    )
+
+
+def forget(config: Config, name: str) -> int:
+    """Drop pair ``name``'s links and record, keeping its run history; links dropped.
+
+    The next run relinks by externalId what the source still holds and reports the other
+    objects it had synced as unmatched.
+    """
+    pair = find_pair(config, name)
+    with State(config.state_path()) as state:
+        state.lock(f"forget {pair.key}")
+        return state.forget(pair.key)
 
 
 def connectors(registry: Registry | None = None) -> dict[str, Any]:

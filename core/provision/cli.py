@@ -25,7 +25,7 @@ from rich.table import Table
 from provision import api
 from provision.config import ConfigError, load
 from provision.plugins import discover
-from provision.state import StateError
+from provision.state import StateError, StateMismatch
 
 if TYPE_CHECKING:
     from provision.config import Config
@@ -65,6 +65,10 @@ def _guarded(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except ConfigError as error:
+        if ctx.debug:
+            raise
+        _fail(str(error), 2)
+    except StateMismatch as error:  # the state is not this configuration's: retrying won't help
         if ctx.debug:
             raise
         _fail(str(error), 2)
@@ -415,6 +419,69 @@ def runs(ctx: Context, limit: int, as_json: bool) -> None:
             f"{r.duration_s:.1f}s",
         )
     out.print(table)
+
+
+@cli.group()
+def state() -> None:
+    """Show or forget what the state file holds for each pair.
+
+    \b
+      provision state show                     pairs, the systems they join, their links
+      provision state forget 'cognito->oci'    drop a pair's links (its run history stays)
+    """
+
+
+@state.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def show(ctx: Context, as_json: bool) -> None:
+    """List each pair: the systems it joins, its links by kind, its last run."""
+    config = _guarded(ctx, ctx.config)
+    pairs = _guarded(ctx, api.pairs, config)
+    if as_json:
+        out.print_json(json.dumps([p.as_dict() for p in pairs]))
+        return
+    if not pairs:
+        out.print(f"no pairs recorded in {config.state_path()}")
+        return
+    for p in pairs:
+        key = f" (key {p.key!r})" if p.key != p.name else ""
+        _say(out, "bold", p.name, key)
+        out.print(f"  source  {p.source_identity or 'unknown (recorded by its next run)'}")
+        out.print(f"  target  {p.target_identity or 'unknown (recorded by its next run)'}")
+        links = ", ".join(f"{n} {kind}{'s' * (n != 1)}" for kind, n in p.links.items()) or "none"
+        out.print(f"  links   {links}")
+        last = p.last_run
+        if last is None:
+            out.print("  last    never ran")
+        else:
+            when = last.started_at[:16].replace("T", " ")
+            plan = " (plan)" if last.dry_run else ""
+            out.print(f"  last    run {last.id}, {when} UTC, {last.status}{plan}")
+
+
+@state.command()
+@click.argument("pair")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def forget(ctx: Context, pair: str, yes: bool) -> None:
+    """Drop PAIR's links and record; its run history stays.
+
+    For a pool or domain that is really gone. The next run relinks by externalId what the
+    source still holds and reports the other objects it had synced as unmatched.
+    """
+    config = _guarded(ctx, ctx.config)
+    found = _guarded(ctx, api.find_pair, config, pair)
+    if not yes:
+        total = sum(found.links.values())
+        click.confirm(
+            f"Forget pair {found.name!r} ({found.source_identity or 'unknown'} -> "
+            f"{found.target_identity or 'unknown'}) and its {total} links?",
+            abort=True,
+            err=True,
+        )
+    dropped = _guarded(ctx, api.forget, config, found.key)
+    out.print(f"forgot pair {found.name!r}: {dropped} links dropped, run history kept")
 
 
 @cli.command()

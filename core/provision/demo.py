@@ -177,6 +177,10 @@ def sandbox(workdir: Path, users: int = 300) -> Iterator[Sandbox]:
         groups = {g: rng.sample(names, k=rng.randrange(5, max(6, users // 4))) for g in GROUPS}
         enabled = {name: on for name, _, on in sample}
         cognito.seed(pool, [(n, a) for n, a, _ in sample], groups, enabled=enabled.__getitem__)
+        for stale in ("provision-state.db", "provision-state.db-wal", "provision-state.db-shm"):
+            # a previous demo's links name objects of stand-ins that are gone, and its pair
+            # joins their pool and domain: this state would be refused, not reused
+            (workdir / stale).unlink(missing_ok=True)
         config = workdir / "provision.toml"
         config.write_text(
             CONFIG.format(
