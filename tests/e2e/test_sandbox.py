@@ -113,3 +113,18 @@ def test_a_taken_port_is_a_usage_error(cli: Cli) -> None:
         result = cli("sandbox", "oci", "--port", str(port))
     assert result.returncode == 2
     assert f"the oci sandbox cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--source", "file"), "connector 'file' offers no sandbox"),
+        (("--source", "oci", "--target", "cognito"), "connector 'oci' cannot be the demo's source"),
+    ],
+)
+def test_the_demo_refuses_connectors_that_cannot_play_their_part(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("demo", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
