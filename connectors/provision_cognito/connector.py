@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from scim2_models import Group, User
 
 from provision import Capabilities, Check, RequestStats, Role, Unreadable, hookimpl
+from provision.sandbox import Sandbox, require
 from provision_cognito.client import ALLOWED, CognitoClient, NoCredentials
 from provision_cognito.mapping import attributes_of, group_from_cognito, user_from_cognito
 from provision_cognito.settings import CognitoSettings
@@ -60,6 +61,15 @@ class CognitoSource:
         return self._client
 
     # Hooks
+    @staticmethod
+    @hookimpl
+    def provision_sandbox(port: int) -> Sandbox:
+        """moto's Cognito (`provision_cognito.standin`), imported here only: never in production."""
+        require("cognito", "provision[sandbox]", "moto", "flask", "werkzeug")
+        from provision_cognito.sandbox import CognitoSandbox
+
+        return CognitoSandbox(port)
+
     @hookimpl
     def provision_request_stats(self) -> RequestStats:
         return self._stats

@@ -3,7 +3,8 @@
 `CognitoStandIn` serves moto over real HTTP in a thread, behind a thin WSGI layer that
 records every request (operation and parameters) and lets a test answer in moto's place:
 throttling, short or empty pages with a token, failures. It also seeds pools fast, straight
-into moto's backend. Needs the ``test`` (or ``demo``) extra: ``moto[server]``.
+into moto's backend. Needs the ``sandbox`` extra (``moto[server]``). The connector never
+imports it: `provision_cognito.sandbox` offers it to ``provision sandbox cognito`` and the demo.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from provision.loopback import LoopbackServer, LoopbackService
+from provision.sandbox import LoopbackServer, LoopbackService
 
 ACCOUNT = "123456789012"
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
@@ -78,8 +79,9 @@ def sts_credentials(access_key: str, expires: str, role: str = "provision") -> A
 class CognitoStandIn(LoopbackService):
     """moto's Cognito (and STS) on 127.0.0.1, recording requests; a context manager."""
 
-    def __init__(self, region: str = "eu-west-1") -> None:
+    def __init__(self, region: str = "eu-west-1", port: int = 0) -> None:
         self.region = region
+        self.port = port
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -88,7 +90,7 @@ class CognitoStandIn(LoopbackService):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = self._middleware(DomainDispatcherApplication(create_backend_app))
-        return LoopbackServer(app, name="cognito-standin")
+        return LoopbackServer(app, name="cognito-standin", port=self.port)
 
     def _middleware(self, app: Any) -> Any:
         def handle(environ: dict[str, Any], start_response: Any) -> Any:

@@ -20,6 +20,7 @@ from provision import (
     Unreadable,
     hookimpl,
 )
+from provision.sandbox import Sandbox, require
 from provision_oci import mapping
 from provision_oci.client import OciClient, OciError
 from provision_oci.settings import OciSettings
@@ -51,6 +52,15 @@ class OciTarget:
 
     def close(self) -> None:
         self.client.close()
+
+    @staticmethod
+    @hookimpl
+    def provision_sandbox(port: int) -> Sandbox:
+        """The emulator (`provision_oci.emulator`), imported here only: never in production."""
+        require("oci", "provision[sandbox]", "scim2_server", "werkzeug")
+        from provision_oci.sandbox import OciSandbox
+
+        return OciSandbox(port)
 
     @hookimpl
     def provision_request_stats(self) -> RequestStats:

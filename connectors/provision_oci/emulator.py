@@ -22,7 +22,9 @@ Choices where the live service is unconfirmed (see the reference notes):
 - ``sortOrder`` is taken in either case: RFC 7644 spells it ``ascending``, Oracle's SDK sends
   ``ASCENDING``.
 
-Run it by hand: ``python -m provision_oci.emulator --port 8043 --tier premium``.
+The connector never imports it: `provision_oci.sandbox` offers it to ``provision sandbox oci``
+and the demo. To choose its tier, latency or faults, run it by hand:
+``python -m provision_oci.emulator --port 8043 --tier premium --fault-rate 0.05``.
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
 
-from provision.loopback import LoopbackServer, LoopbackService
 from provision.ratelimit import RateLimiter
+from provision.sandbox import LoopbackServer, LoopbackService
 from provision_oci.settings import TIERS
 
 if TYPE_CHECKING:

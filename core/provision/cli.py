@@ -10,10 +10,13 @@ import contextlib
 import dataclasses
 import json
 import logging
+import shlex
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -23,11 +26,13 @@ from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from provision import api
-from provision.config import ConfigError, load
-from provision.plugins import discover
+from provision.config import ConfigError, env_name, load
+from provision.plugins import ConnectorError, discover, sandbox_of
 from provision.state import StateError, StateMismatch
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from provision.config import Config
     from provision.contract import Check
     from provision.engine import Plan
@@ -55,7 +60,11 @@ class Context:
         return load(self.config_path, known_connectors=set(discover().connectors))
 
 
-def _fail(message: str, code: int = 2) -> None:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""What ends ``provision sandbox``: Ctrl-C, or a service manager's stop."""
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
     _say(err, "bold red", "error: ", message)
     sys.exit(code)
 
@@ -484,6 +493,61 @@ def forget(ctx: Context, pair: str, yes: bool) -> None:
     out.print(f"forgot pair {found.name!r}: {dropped} links dropped, run history kept")
 
 
+@contextlib.contextmanager
+def _until_stopped() -> Iterator[threading.Event]:
+    """An event that Ctrl-C or SIGTERM sets (instead of ending the process mid-cleanup)."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0, max=65535),
+    help="Port on 127.0.0.1 (0: a free one).",
+)
+def sandbox(name: str, port: int) -> None:
+    """Serve connector NAME's local stand-in on 127.0.0.1 until Ctrl-C, to try against.
+
+    Prints its URL, the endpoint table that reaches it (paste it into provision.toml) and the
+    credentials it accepts. Those are the stand-in's own fake values, printed because that is
+    the point; no real secret is involved.
+    """
+    from provision.sandbox import SandboxUnavailable, toml_table
+
+    registry = discover()
+    with contextlib.ExitStack() as stack:
+        stop = stack.enter_context(_until_stopped())
+        try:
+            box = sandbox_of(registry.get(name), port, registry)
+            stack.enter_context(box)
+        except (ConnectorError, SandboxUnavailable) as error:
+            _fail(str(error), 2)
+        except OSError as error:  # the port is taken
+            _fail(f"the {name} sandbox cannot listen on 127.0.0.1:{port}: {error.strerror}", 2)
+        out.print(f"The {name} sandbox: {box.label}")
+        out.print(f"url: {box.url}")
+        _heading("Settings to reach it (paste into provision.toml)")
+        out.print(toml_table(name, box.settings(), box.comments()).rstrip())
+        secrets = box.secrets()
+        if secrets:
+            _heading("Credentials it accepts (fake, local to this stand-in: printed on purpose)")
+            for key, value in secrets.items():
+                out.print(f"export {env_name(name, key)}={shlex.quote(value)}")
+        out.print(f"\nTry it: provision test {name}. Serving until Ctrl-C.")
+        while not stop.wait(1):
+            pass
+    out.print("stopped")
+
+
 @cli.command()
 @click.option(
     "--dir",
@@ -496,45 +560,58 @@ def forget(ctx: Context, pair: str, yes: bool) -> None:
     default=300,
     show_default=True,
     type=click.IntRange(min=10),
-    help="Users in the sample pool.",
+    help="Users in the sample directory.",
 )
-@click.pass_obj
-def demo(ctx: Context, workdir: Path | None, users: int) -> None:
-    """Run the real job between local stand-ins: moto's Cognito and an OCI emulator.
+@click.option(
+    "--source",
+    default="cognito",
+    show_default=True,
+    help="The connector whose sandbox is the source.",
+)
+@click.option(
+    "--target",
+    default="oci",
+    show_default=True,
+    help="The connector whose sandbox is the target.",
+)
+def demo(workdir: Path | None, users: int, source: str, target: str) -> None:
+    """Run the real job between local stand-ins: by default moto's Cognito and an OCI emulator.
 
-    Seeds a sample pool, then: test both endpoints, plan, run, change the pool (edit a
-    user, remove one from a group, delete one), run again, and run a third time (nothing to
-    do). Everything listens on 127.0.0.1 and stops when the demo ends.
+    Starts the sandbox each connector offers, seeds a sample directory in the source, then:
+    test both endpoints, plan, run, change the source (edit a user, remove one from a group,
+    delete one), run again, and run a third time (nothing to do). Everything listens on
+    127.0.0.1 and stops when the demo ends.
     """
     from provision import demo as sample
+    from provision.sandbox import SandboxUnavailable
 
     keep = workdir is not None
+    pair = f"'{source}->{target}'"
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provision-")))
         try:
-            box = stack.enter_context(sample.sandbox(workdir.resolve(), users))
-        except sample.DemoUnavailable as error:
+            box = stack.enter_context(
+                sample.start(discover(), source, target, workdir.resolve(), users)
+            )
+        except (ConnectorError, SandboxUnavailable) as error:
             _fail(str(error), 2)
-        config = load(box.config, env=sample.SECRETS, known_connectors={"cognito", "oci"})
-        _heading(
-            f"A pool of {users} users in Cognito (moto, {box.cognito.url}) and an "
-            f"identity domain (emulator, {box.domain.url})"
-        )
+        config = load(box.config, env=box.env, known_connectors={source, target})
+        _heading(f"A pool of {users} users in {box.source.label} and {box.target.label}")
         _heading(f"The configuration: {box.config}")
         out.print(box.config.read_text().rstrip())
-        for name in ("cognito", "oci"):
+        for name in (source, target):
             _heading(f"provision test {name}")
             _print_checks(api.connectivity(config, name))
-        _heading("provision plan 'cognito->oci'")
+        _heading(f"provision plan {pair}")
         plans: list[Plan] = []
-        report = api.sync(config, "cognito", "oci", dry_run=True, on_plan=plans.append)
+        report = api.sync(config, source, target, dry_run=True, on_plan=plans.append)
         for plan in plans:
             _print_plan(plan, 6)
         print_report(report)
         steps = (
-            ("provision run 'cognito->oci'", None),
-            ("Change the pool, then run again", sample.change_pool),
+            (f"provision run {pair}", None),
+            ("Change the pool, then run again", sample.change_source),
             ("Run once more: nothing to do", None),
         )
         for title, step in steps:
@@ -544,14 +621,13 @@ def demo(ctx: Context, workdir: Path | None, users: int) -> None:
                     out.print(f"  {line}")
             progress = BarProgress() if err.is_terminal else LineProgress()
             with progress:
-                report = api.sync(config, "cognito", "oci", progress=progress)
+                report = api.sync(config, source, target, progress=progress)
             print_report(report)
             if report.status != "succeeded":
                 sys.exit(report.exit_code)
-        out.print(
-            f"\nThe domain sent {box.domain.welcome_mails} welcome mails and answered "
-            f"{box.domain.throttled} requests with 429."
-        )
+        summary = box.source.summary() + box.target.summary()
+        if summary:
+            out.print("\n" + "\n".join(summary))
         if keep:
             out.print(f"The demo's files are in {workdir}: try `provision -c {box.config} runs`.")
 

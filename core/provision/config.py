@@ -180,6 +180,11 @@ def _env_key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
 
 
+def env_name(table: str, key: str) -> str:
+    """The variable that sets ``key`` of endpoint ``table``: ``PROVISION_OCI_CLIENT_SECRET``."""
+    return f"{ENV_PREFIX}{_env_key(table)}_{_env_key(key)}"
+
+
 def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set, frozenset):
@@ -227,8 +232,7 @@ def validate(
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 problems.append(f"unknown {named}.{hint} Known keys: {', '.join(known)}")
             elif error["type"] == "missing":
-                env = f"{ENV_PREFIX}{_env_key(table)}_{_env_key(key)}"
-                problems.append(f"missing required key {key!r} (or set {env})")
+                problems.append(f"missing required key {key!r} (or set {env_name(table, key)})")
             else:
                 problems.append(f"{named}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(

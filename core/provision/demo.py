@@ -1,21 +1,35 @@
-"""``provision demo``: the real job between local stand-ins, from nothing but this repository.
+"""``provision demo``: the real job between two sandboxes, from nothing but this repository.
 
-It starts moto's Cognito and the OCI identity-domain emulator on 127.0.0.1 (free ports),
-seeds a sample user pool, writes the ``provision.toml`` it uses (secrets excluded: they are
-handed over as environment variables, as they should be in production), and the CLI then runs
-``test``, ``plan`` and ``run``, changes the pool through Cognito's API, and runs again.
-Needs the ``demo`` extra (moto, scim2-server).
+It starts the sandbox its source connector offers and the one its target connector offers
+(``provision_sandbox``; by default moto's Cognito and the OCI identity-domain emulator) on
+127.0.0.1, seeds the source with a sample directory, writes the ``provision.toml`` it uses
+(secrets excluded: they are handed over as environment variables, as they should be in
+production), and the CLI then runs ``test``, ``plan`` and ``run``, changes the source through
+its own API, and runs again. It names no connector: any source whose sandbox can seed and
+change a sample (a `provision.sandbox.SourceSandbox`) and any target with a sandbox will do.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
+
+from provision.config import env_name
+from provision.contract import Role
+from provision.plugins import ConnectorError, Registry, sandbox_of
+from provision.sandbox import (
+    SOURCE_MEMBERS,
+    Person,
+    Sample,
+    Sandbox,
+    SourceSandbox,
+    missing,
+    toml_table,
+)
 
 GIVEN = (
     "Ada",
@@ -85,131 +99,125 @@ GROUPS = (
 )
 DEPARTMENTS = ("R&D", "Operations", "Sales", "Finance", "People")
 
-OCI_CLIENT = "provision-demo"
-SECRETS = {
-    "PROVISION_COGNITO_SECRET_ACCESS_KEY": "demo-secret-access-key",
-    "PROVISION_OCI_CLIENT_SECRET": "demo-client-secret",
-}
-
-CONFIG = """\
-# The configuration `provision demo` used. Secrets are not in this file: they come from
-# PROVISION_COGNITO_SECRET_ACCESS_KEY and PROVISION_OCI_CLIENT_SECRET in the environment.
-
-[cognito]
-region = "{region}"
-user_pool_id = "{pool}"
-access_key_id = "AKIADEMOSTANDIN"
-endpoint_url = "{cognito_url}"        # the local stand-in; leave out for AWS
-sts_endpoint_url = "{cognito_url}"
-
-[oci]
-domain_url = "{oci_url}"              # https://idcs-….identity.oraclecloud.com in production
-client_id = "{client}"
-tier = "premium"
-
-[sync]
-on_delete = "deactivate"
-state = "provision-state.db"
-"""
-
-
-class DemoUnavailable(Exception):
-    """The demo extra is not installed."""
+SYNC = {"on_delete": "deactivate", "state": "provision-state.db"}
 
 
 @dataclass
-class Sandbox:
-    """The running stand-ins and the files of one demo."""
+class Demo:
+    """The running sandboxes and the files of one demo."""
 
     workdir: Path
     config: Path
-    cognito: Any
-    domain: Any
-    pool: str
-    usernames: list[str]
-    groups: dict[str, list[str]]
+    source_name: str
+    target_name: str
+    source: SourceSandbox
+    target: Sandbox
+    env: dict[str, str]
+    """The sandboxes' secrets as ``PROVISION_<TABLE>_<KEY>`` variables: never in the file."""
+    sample: Sample
 
 
-def people(users: int, seed: int = 7) -> list[tuple[str, dict[str, str], bool]]:
-    """A pool's worth of (username, attributes, enabled), varied like a real one."""
+def people(users: int, seed: int = 7) -> list[Person]:
+    """A directory's worth of people, varied like a real one."""
     rng = random.Random(seed)
     out = []
     for i in range(users):
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         login = f"{given}.{family}{i}".lower().replace(" ", "").replace("-", "")
-        attributes = {
-            "email": f"{login}@example.org",
-            "email_verified": "true",
-            "given_name": given,
-            "family_name": family,
-            "phone_number": f"+1555{rng.randrange(10**7):07d}",
-            "locale": rng.choice(("en-US", "en-GB", "fr-FR", "de-DE")),
-            "custom:department": rng.choice(DEPARTMENTS),
-        }
-        out.append((login, attributes, rng.random() > 0.05))
+        phone = f"+1555{rng.randrange(10**7):07d}"
+        locale = rng.choice(("en-US", "en-GB", "fr-FR", "de-DE"))
+        department = rng.choice(DEPARTMENTS)
+        out.append(
+            Person(
+                username=login,
+                given_name=given,
+                family_name=family,
+                email=f"{login}@example.org",
+                phone_number=phone,
+                locale=locale,
+                department=department,
+                enabled=rng.random() > 0.05,
+            )
+        )
     return out
 
 
+def sample(users: int) -> Sample:
+    """``users`` people and the twelve groups, each with a random share of them."""
+    crowd = people(users)
+    rng = random.Random(11)
+    names = [p.username for p in crowd]
+    groups = {g: rng.sample(names, k=rng.randrange(5, max(6, users // 4))) for g in GROUPS}
+    return Sample(crowd, groups)
+
+
 @contextlib.contextmanager
-def sandbox(workdir: Path, users: int = 300) -> Iterator[Sandbox]:
-    """Start both stand-ins, seed the pool, write the configuration; stop everything after."""
-    try:
-        from provision_cognito.standin import CognitoStandIn
-        from provision_oci.emulator import OciEmulator
-    except ImportError as err:
-        raise DemoUnavailable(
-            f"provision demo needs the demo extra ({err.name} is missing): pip install -e '.[demo]'"
-        ) from None
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # never look for a cloud
-    workdir.mkdir(parents=True, exist_ok=True)
-    with (
-        CognitoStandIn() as cognito,
-        OciEmulator(
-            tier="premium",
-            client_id=OCI_CLIENT,
-            client_secret=SECRETS["PROVISION_OCI_CLIENT_SECRET"],
-        ) as domain,
-    ):
-        pool = cognito.create_pool(name="demo-pool", custom=["department"])
-        rng = random.Random(11)
-        sample = people(users)
-        names = [name for name, _, _ in sample]
-        groups = {g: rng.sample(names, k=rng.randrange(5, max(6, users // 4))) for g in GROUPS}
-        enabled = {name: on for name, _, on in sample}
-        cognito.seed(pool, [(n, a) for n, a, _ in sample], groups, enabled=enabled.__getitem__)
-        for stale in ("provision-state.db", "provision-state.db-wal", "provision-state.db-shm"):
-            # a previous demo's links name objects of stand-ins that are gone, and its pair
-            # joins their pool and domain: this state would be refused, not reused
-            (workdir / stale).unlink(missing_ok=True)
-        config = workdir / "provision.toml"
-        config.write_text(
-            CONFIG.format(
-                region=cognito.region,
-                pool=pool,
-                cognito_url=cognito.url,
-                oci_url=domain.url,
-                client=OCI_CLIENT,
-            )
+def start(
+    registry: Registry, source: str, target: str, workdir: Path, users: int = 300
+) -> Iterator[Demo]:
+    """Start both sandboxes, seed the source, write the configuration; stop everything after.
+
+    Raises `ConnectorError` when a connector cannot play its part, and
+    `provision.sandbox.SandboxUnavailable` when a sandbox's extra is not installed.
+    """
+    if source == target:
+        raise ConnectorError(f"the demo needs two connectors, not {source!r} twice")
+    infos = {role: registry.get(name) for role, name in (("source", source), ("target", target))}
+    for role, info in infos.items():
+        if Role(role) not in info.roles:
+            raise ConnectorError(f"connector {info.name!r} cannot be the demo's {role}")
+    source_box = sandbox_of(infos["source"], registry=registry)
+    lacks = missing(source_box, SOURCE_MEMBERS)
+    if lacks:
+        raise ConnectorError(
+            f"connector {source!r}'s sandbox cannot be the demo's source: it has no "
+            f"{', '.join(lacks)} (see provision.sandbox.SourceSandbox)"
         )
-        yield Sandbox(workdir, config, cognito, domain, pool, names, groups)
+    target_box = sandbox_of(infos["target"], registry=registry)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in ("provision-state.db", "provision-state.db-wal", "provision-state.db-shm"):
+        # a previous demo's links name objects of sandboxes that are gone, and its pair
+        # joins their systems: that state would be refused, not reused
+        (workdir / stale).unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        seeded = stack.enter_context(cast(SourceSandbox, source_box))
+        stack.enter_context(target_box)
+        directory = sample(users)
+        seeded.seed(directory)
+        boxes: dict[str, Sandbox] = {source: seeded, target: target_box}
+        env = {
+            env_name(name, key): value
+            for name, box in boxes.items()
+            for key, value in box.secrets().items()
+        }
+        config = workdir / "provision.toml"
+        config.write_text(configuration(boxes, list(env)))
+        yield Demo(workdir, config, source, target, seeded, target_box, env, directory)
 
 
-def change_pool(box: Sandbox) -> list[str]:
-    """Edit one user, remove one from a group, delete one: through Cognito's own API."""
-    idp = box.cognito.client()
-    edited, deleted = box.usernames[0], box.usernames[1]
-    group, members = next(iter(box.groups.items()))
+def configuration(boxes: dict[str, Sandbox], secret_vars: list[str]) -> str:
+    """The demo's ``provision.toml``: each sandbox's table, then ``[sync]``."""
+    if secret_vars:
+        *rest, last = secret_vars
+        listed = f"{', '.join(rest)} and {last}" if rest else last
+        header = (
+            "# The configuration `provision demo` used. Secrets are not in this file: "
+            f"they come from\n# {listed} in the environment.\n"
+        )
+    else:
+        header = "# The configuration `provision demo` used.\n"
+    tables = [toml_table(name, box.settings(), box.comments()) for name, box in boxes.items()]
+    return "\n".join([header, *tables, toml_table("sync", SYNC)])
+
+
+def change_source(demo: Demo) -> list[str]:
+    """Edit one user, remove one from a group, delete one: through the source's own API."""
+    people = [p.username for p in demo.sample.people]
+    edited, deleted = people[0], people[1]
+    group, members = next(iter(demo.sample.groups.items()))
     removed = next(m for m in members if m not in (edited, deleted))
-    idp.admin_update_user_attributes(
-        UserPoolId=box.pool,
-        Username=edited,
-        UserAttributes=[{"Name": "given_name", "Value": "Renamed"}],
-    )
-    idp.admin_remove_user_from_group(UserPoolId=box.pool, Username=removed, GroupName=group)
-    idp.admin_delete_user(UserPoolId=box.pool, Username=deleted)
-    box.cognito.reset()  # the demo's own admin calls are not the sync's
     return [
-        f"AdminUpdateUserAttributes: {edited} now has given_name 'Renamed'",
-        f"AdminRemoveUserFromGroup: {removed} left {group}",
-        f"AdminDeleteUser: {deleted}",
+        demo.source.rename_user(edited, "Renamed"),
+        demo.source.remove_member(group, removed),
+        demo.source.delete_user(deleted),
     ]

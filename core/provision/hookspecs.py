@@ -196,3 +196,37 @@ REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
     "target": ("provision_full_read", "provision_write"),
 }
 """Hooks a connector must implement, by role."""
+
+
+# Sandboxes: a local stand-in of the connector's system -------------------------------------
+
+if TYPE_CHECKING:
+    from provision.sandbox import Sandbox
+
+
+class SandboxSpec:
+    """The optional sandbox hook, called on the connector class before any endpoint exists."""
+
+    @hookspec(firstresult=True)
+    def provision_sandbox(self, port: int) -> Sandbox:  # type: ignore[empty-body]
+        """Return a local stand-in of this connector's system, not yet started.
+
+        Optional. Implement it as a ``@staticmethod`` on the connector class: it is called
+        before any endpoint is configured, by ``provision sandbox NAME`` (serve it for an
+        author or operator to try against) and by ``provision demo`` (compose the source's and
+        target's). ``port`` is where to listen on 127.0.0.1, ``0`` for a free port. Return a
+        `provision.sandbox.Sandbox` (a `provision.sandbox.SourceSandbox` for a source the demo
+        can seed and change). Import the stand-in inside the hook, never at module level, so
+        production never loads it, and call `provision.sandbox.require` first so that a
+        missing extra is reported by name.
+
+        **Example**::
+
+            @staticmethod
+            @hookimpl
+            def provision_sandbox(port: int) -> Sandbox:
+                require("csv", "provision-example[sandbox]", "werkzeug")
+                from provision_example.sandbox import CsvSandbox  # only when asked for
+
+                return CsvSandbox(port)
+        """

@@ -11,13 +11,14 @@ import difflib
 import inspect
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 from pydantic import BaseModel
 
 from provision.contract import Capabilities, Role
-from provision.hookspecs import PROJECT, REQUIRED_HOOKS, ConnectorSpec
+from provision.hookspecs import PROJECT, REQUIRED_HOOKS, ConnectorSpec, SandboxSpec
+from provision.sandbox import SANDBOX_MEMBERS, Sandbox, SandboxUnavailable, missing
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,6 +52,11 @@ class ConnectorInfo:
             "description": self.description,
             "incremental": self.capabilities.incremental,
         }
+
+    @property
+    def offers_sandbox(self) -> bool:
+        """Whether the connector offers a local stand-in (the ``provision_sandbox`` hook)."""
+        return hasattr(self.cls, "provision_sandbox")
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,55 @@ def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
     return registry
 
 
+def sandbox_of(info: ConnectorInfo, port: int = 0, registry: Registry | None = None) -> Sandbox:
+    """The stand-in connector ``info`` offers through ``provision_sandbox``, not yet started.
+
+    The hook is a static method of the class, called in a plugin manager of its own: no
+    endpoint exists yet. Raises `ConnectorError` when the connector offers none (naming those
+    of ``registry`` that do) or breaks the contract, and `SandboxUnavailable` when what it
+    needs is not installed.
+    """
+    hook = inspect.getattr_static(info.cls, "provision_sandbox", None)
+    if hook is None:
+        others = sorted(
+            n for n, c in (registry.connectors if registry else {}).items() if c.offers_sandbox
+        )
+        choose = f" Connectors that offer one: {', '.join(others)}." if others else ""
+        raise ConnectorError(
+            f"connector {info.name!r} offers no sandbox (it has no provision_sandbox hook).{choose}"
+        )
+    if not isinstance(hook, staticmethod | classmethod):
+        raise ConnectorError(
+            f"connector {info.name!r}: {info.cls.__qualname__}.provision_sandbox must be a "
+            "@staticmethod: it is called before any endpoint exists"
+        )
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(SandboxSpec)
+    try:
+        pm.register(info.cls, name=f"sandbox:{info.name}")
+        box = pm.hook.provision_sandbox(port=port)
+    except pluggy.PluginValidationError as err:
+        raise ConnectorError(f"connector {info.name!r}: {err}") from None
+    except SandboxUnavailable:
+        raise
+    except ImportError as err:
+        raise SandboxUnavailable(
+            f"the {info.name} sandbox needs {err.name or 'a package'}, which is not installed; "
+            f"install the sandbox extra of {info.distribution or 'its distribution'}"
+        ) from None
+    except Exception as err:
+        raise ConnectorError(
+            f"connector {info.name!r} could not offer its sandbox: {type(err).__name__}: {err}"
+        ) from err
+    lacks = missing(box, SANDBOX_MEMBERS)
+    if lacks:
+        raise ConnectorError(
+            f"connector {info.name!r}: provision_sandbox returned a {type(box).__name__}, which "
+            f"is not a provision.sandbox.Sandbox: it lacks {', '.join(lacks)}"
+        )
+    return cast(Sandbox, box)
+
+
 class Endpoint:
     """One configured connector instance in a plugin manager of its own.
 
@@ -189,6 +244,7 @@ class Endpoint:
         self.connector = connector
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(ConnectorSpec)
+        self.pm.add_hookspecs(SandboxSpec)  # the class's static sandbox hook comes along
         try:
             self.pm.register(self.connector, name=f"connector:{name}")
             for i, observer in enumerate(observers):
