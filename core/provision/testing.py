@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,10 @@ def _by_name(objects: Iterable[Any]) -> dict[str, Any]:
         elif isinstance(obj, Group):
             out["group:" + (obj.display_name or "")] = obj
     return out
+
+
+def _label(obj: User[Any] | Group) -> str:
+    return (obj.user_name if isinstance(obj, User) else obj.display_name) or "(no name)"
 
 
 def _primary_email(user: User[Any]) -> str | None:
@@ -472,3 +476,213 @@ class TargetContract:
         third = sync(source, target, state, max_delete_percent=100)
         assert third.users["deactivated"] == 1, third.as_dict()
         assert self.read(target)[sample.users[0].user_name].active is False
+
+    # The write contract, case by case (see the provision_write hookspec).
+
+    def create_group(self, target: object, name: str, member_ids: Iterable[str]) -> str:
+        """Create group ``name`` (source key: the name) with these members; its id."""
+        group = Group(
+            external_id=name,
+            display_name=name,
+            members=[GroupMember(value=m, type="User") for m in member_ids] or None,
+        )
+        (created,) = self.write(
+            target, [Change(Kind.GROUP, Action.CREATE, name, name, resource=group)]
+        )
+        assert created.ok, f"creating group {name!r} failed: {created.error}"
+        assert created.target_id, f"the create of group {name!r} reported no target_id"
+        return created.target_id
+
+    def members_of(self, target: object, name: str, ids: dict[str, str]) -> list[str]:
+        """The userNames of group ``name``'s members, as the target reads them."""
+        held = self.read(target)
+        assert "group:" + name in held, f"group {name!r} is missing from the target's read"
+        names = {v: k for k, v in ids.items()}
+        return sorted(
+            names.get(m.value or "", f"unknown id {m.value}")
+            for m in held["group:" + name].members or ()
+        )
+
+    def test_deleting_what_is_already_gone_succeeds(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        ada = sample.users[0].user_name
+        gid = self.create_group(target, next(iter(sample.groups)), [])
+        deletes = [
+            Change(Kind.USER, Action.DELETE, f"key-{ada}", ada, ids[ada]),
+            Change(Kind.GROUP, Action.DELETE, "g", "g", gid),
+        ]
+        first = self.write(target, deletes)
+        assert all(o.ok for o in first), [o.error for o in first]
+        again = self.write(target, [replace(c) for c in deletes])
+        failed = [f"{o.change.describe()}: {o.error}" for o in again if not o.ok]
+        assert not failed, f"deleting what is already gone must succeed: {failed}"
+
+    def test_adding_a_member_twice_and_removing_a_non_member_succeed(
+        self, target: object, sample: Sample
+    ) -> None:
+        ids = self.create_users(target, sample)
+        ada, grace, linus = (u.user_name for u in sample.users)
+        name = next(iter(sample.groups))
+        gid = self.create_group(target, name, [ids[ada], ids[grace]])
+        outcomes = self.write(
+            target,
+            [
+                Change(Kind.MEMBERSHIP, Action.ADD_MEMBERS, name, name, gid, members=(ids[ada],)),
+                Change(
+                    Kind.MEMBERSHIP, Action.REMOVE_MEMBERS, name, name, gid, members=(ids[linus],)
+                ),
+            ],
+        )
+        failed = [f"{o.change.describe()}: {o.error}" for o in outcomes if not o.ok]
+        assert not failed, f"both changes already hold, so both must succeed: {failed}"
+        members = self.members_of(target, name, ids)
+        assert members == sorted([ada, grace]), f"members of {name!r} after the no-op changes"
+
+    def test_a_deleted_user_leaves_its_groups(self, target: object, sample: Sample) -> None:
+        ids = self.create_users(target, sample)
+        ada, grace, _ = (u.user_name for u in sample.users)
+        name = next(iter(sample.groups))
+        self.create_group(target, name, [ids[ada], ids[grace]])
+        (deleted,) = self.write(
+            target, [Change(Kind.USER, Action.DELETE, f"key-{ada}", ada, ids[ada])]
+        )
+        assert deleted.ok, f"delete user {ada}: {deleted.error}"
+        members = self.members_of(target, name, ids)
+        assert members == [grace], f"{ada!r} was deleted but is still read as a member of {name!r}"
+
+    def test_an_update_changes_only_what_its_patch_names(
+        self, target: object, sample: Sample
+    ) -> None:
+        """A target that can only replace must keep what the patch does not name: here the
+        sync manages no emails (the resource has none), so the user's email stays."""
+        ids = self.create_users(target, sample)
+        ada = sample.users[0]
+        name = Name(given_name="Augusta", family_name=ada.family_name)
+        desired: User[Any] = User(
+            id=ids[ada.user_name],
+            external_id=f"key-{ada.user_name}",
+            user_name=ada.user_name,
+            name=name,
+        )
+        patch = PatchOp[User[Any]](
+            operations=[PatchOperation(op="replace", path="name", value=name.model_dump())]
+        )
+        change = Change(
+            Kind.USER,
+            Action.UPDATE,
+            f"key-{ada.user_name}",
+            ada.user_name,
+            ids[ada.user_name],
+            desired,
+            patch,
+        )
+        (outcome,) = self.write(target, [change])
+        assert outcome.ok, f"update of {ada.user_name}: {outcome.error}"
+        user = self.read(target)[ada.user_name]
+        assert user.name is not None
+        assert user.name.given_name == "Augusta", "the patch (name.givenName) was not applied"
+        assert _primary_email(user) == ada.email, (
+            "the update dropped the email, which its patch does not name: apply change.patch, "
+            "or read the object and keep what the patch leaves out"
+        )
+
+    def test_a_group_update_keeps_its_members(self, target: object, sample: Sample) -> None:
+        """Members change only through add_members and remove_members: a group update's
+        resource carries none, and a replace must keep them (those added by hand too)."""
+        ids = self.create_users(target, sample)
+        ada, grace, _ = (u.user_name for u in sample.users)
+        name = next(iter(sample.groups))
+        gid = self.create_group(target, name, [ids[ada], ids[grace]])
+        renamed = f"{name}-renamed"
+        desired = Group(id=gid, external_id=name, display_name=renamed)
+        patch = PatchOp[Group](
+            operations=[PatchOperation(op="replace", path="displayName", value=renamed)]
+        )
+        change = Change(Kind.GROUP, Action.UPDATE, name, name, gid, desired, patch)
+        (outcome,) = self.write(target, [change])
+        assert outcome.ok, f"update of group {name}: {outcome.error}"
+        members = self.members_of(target, renamed, ids)
+        assert members == sorted([ada, grace]), f"the update of {name!r} changed its members"
+
+    def test_other_outcomes_need_no_target_id_and_never_name_another(
+        self, target: object, sample: Sample
+    ) -> None:
+        ids = self.create_users(target, sample)
+        ada, grace, _ = (u.user_name for u in sample.users)
+        name = next(iter(sample.groups))
+        gid = self.create_group(target, name, [])
+        changes = [
+            Change(Kind.USER, Action.DEACTIVATE, f"key-{ada}", ada, ids[ada]),
+            Change(Kind.MEMBERSHIP, Action.ADD_MEMBERS, name, name, gid, members=(ids[grace],)),
+            Change(Kind.USER, Action.DELETE, f"key-{grace}", grace, ids[grace]),
+        ]
+        outcomes = self.write(target, changes)
+        wrong = [
+            f"{o.change.describe()}: target_id {o.target_id!r}, not {o.change.target_id!r}"
+            for o in outcomes
+            if o.target_id not in (None, o.change.target_id)
+        ]
+        assert not wrong, f"an outcome other than a create names another object: {wrong}"
+
+    def test_the_read_yields_users_groups_and_unreadables_only(
+        self, target: object, sample: Sample
+    ) -> None:
+        self.create_users(target, sample)
+        objects = _read(target, Role.TARGET)
+        strays = [type(o).__name__ for o in objects if not isinstance(o, User | Group | Unreadable)]
+        assert not strays, f"a target's read yields User, Group or Unreadable, not: {strays}"
+        no_id = [_label(o) for o in objects if isinstance(o, User | Group) and not o.id]
+        assert not no_id, (
+            f"every object a target reads needs its id (else yield Unreadable): {no_id}"
+        )
+        bad = [
+            o
+            for o in objects
+            if isinstance(o, Unreadable)
+            and (o.kind not in (Kind.USER, Kind.GROUP) or not o.key or not o.message)
+        ]
+        assert not bad, f"an Unreadable needs a user or group kind, a key and a message: {bad}"
+
+    def test_a_create_whose_name_another_object_holds_fails(
+        self, target: object, sample: Sample
+    ) -> None:
+        ids = self.create_users(target, sample)
+        ada = sample.users[0]
+        other = Change(
+            Kind.USER,
+            Action.CREATE,
+            "key-someone-else",
+            ada.user_name,
+            resource=ada.to_scim("key-someone-else"),
+        )
+        (outcome,) = self.write(target, [other])
+        assert not outcome.ok, (
+            f"the create of {ada.user_name!r} for key-someone-else took over the user that "
+            f"sync key key-{ada.user_name} holds (id {outcome.target_id}); it must fail"
+        )
+        assert ada.user_name in (outcome.error or ""), (
+            f"the failure must name {ada.user_name!r}: {outcome.error!r}"
+        )
+        user = self.read(target)[ada.user_name]
+        assert (user.id, user.external_id) == (ids[ada.user_name], f"key-{ada.user_name}"), (
+            "the failed create changed the user that holds the name"
+        )
+
+    def test_a_retried_create_answers_with_its_own_object_or_fails(
+        self, target: object, sample: Sample
+    ) -> None:
+        ids = self.create_users(target, sample)
+        ada = sample.users[0]
+        key = f"key-{ada.user_name}"
+        again = Change(Kind.USER, Action.CREATE, key, ada.user_name, resource=ada.to_scim(key))
+        (outcome,) = self.write(target, [again])
+        if outcome.ok:
+            assert outcome.target_id == ids[ada.user_name], (
+                f"a retried create of {ada.user_name!r} answered {outcome.target_id!r}, not the "
+                f"id of the user it made before ({ids[ada.user_name]!r})"
+            )
+        else:
+            assert outcome.error, "a failed outcome needs an error message"
+        users = [o for o in _read(target, Role.TARGET) if isinstance(o, User)]
+        same = [u.id for u in users if (u.user_name or "").lower() == ada.user_name.lower()]
+        assert same == [ids[ada.user_name]], f"the retried create made a second user: {same}"
