@@ -41,7 +41,7 @@ from provision.contract import (
 )
 from provision.hookspecs import hookimpl
 from provision.memory import Directory
-from provision.plugins import Endpoint
+from provision.plugins import Endpoint, diagnose
 from provision.report import Report
 from provision.state import State
 
@@ -210,6 +210,17 @@ def sync(
             store.close()
 
 
+def _diagnosis(connector: object, role: Role) -> None:
+    """What ``provision connectors --check`` finds in the connector's class."""
+    cls = type(connector)
+    roles = set(getattr(cls, "roles", ()) or ())
+    assert role in roles, f"{cls.__name__}.roles is {roles or 'empty'}: it must include {role}"
+    problems = diagnose(cls, roles)
+    assert not problems, "plugin mistakes in the connector class:\n" + "\n".join(
+        f"  {p}" for p in problems
+    )
+
+
 def _read(connector: object, role: Role) -> list[Any]:
     hook = Endpoint.wrap(connector).hook.provision_full_read
     return list(hook(role=role, attributes=mapping.wanted()))
@@ -244,6 +255,9 @@ class SourceContract:
     @pytest.fixture
     def source(self) -> object:
         raise NotImplementedError("give a `source` fixture: a connector holding SAMPLE")
+
+    def test_the_connector_class_has_no_plugin_mistakes(self, source: object) -> None:
+        _diagnosis(source, Role.SOURCE)
 
     def test_checks_pass(self, source: object) -> None:
         checks = Endpoint.wrap(source).hook.provision_test()
@@ -347,6 +361,9 @@ class TargetContract:
         assert not failed, failed
         assert all(o.target_id for o in outcomes), "a successful create must report target_id"
         return {o.change.label: str(o.target_id) for o in outcomes}
+
+    def test_the_connector_class_has_no_plugin_mistakes(self, target: object) -> None:
+        _diagnosis(target, Role.TARGET)
 
     def test_checks_pass(self, target: object) -> None:
         checks = Endpoint.wrap(target).hook.provision_test()
