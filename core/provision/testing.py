@@ -779,3 +779,33 @@ class TargetContract:
         users = [o for o in _read(target, Role.TARGET) if isinstance(o, User)]
         same = [u.id for u in users if (u.user_name or "").lower() == ada.user_name.lower()]
         assert same == [ids[ada.user_name]], f"the retried create made a second user: {same}"
+
+    # Optional hooks: checked when the target has them.
+
+    def test_identity_is_stable_when_given(self, target: object) -> None:
+        hook = Endpoint.wrap(target).hook
+        if not hook.provision_identity.get_hookimpls():
+            pytest.skip("no provision_identity: the endpoint's table name stands for it")
+        first, second = hook.provision_identity(), hook.provision_identity()
+        assert first is None or isinstance(first, str), (
+            f"provision_identity answers a str or None, not {first!r}"
+        )
+        assert first == second, f"provision_identity changed between calls: {first!r}, {second!r}"
+
+    def test_lookup_finds_what_exists_and_leaves_out_the_rest(
+        self, target: object, sample: Sample
+    ) -> None:
+        hook = Endpoint.wrap(target).hook
+        if not hook.provision_lookup.get_hookimpls():
+            pytest.skip("no provision_lookup: the target's full read is a consistent snapshot")
+        ids = self.create_users(target, sample)
+        ada = sample.users[0].user_name
+        gone = "no-such-id-000"
+        found = list(
+            hook.provision_lookup(kind=Kind.USER, ids=[ids[ada], gone], attributes=mapping.wanted())
+            or ()
+        )
+        got = sorted(str(o.id) for o in found if isinstance(o, User))
+        assert got == [ids[ada]], (
+            f"provision_lookup of {ada!r} ({ids[ada]}) and a missing id yielded users {got}"
+        )
