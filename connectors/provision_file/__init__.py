@@ -3,6 +3,9 @@
 The file holds ``{"Users": [...], "Groups": [...]}`` in SCIM wire format. As a target it
 gives each object an ``id`` and keeps the source key in ``externalId``; groups name their
 members by user ``id``. As a source, an object's key is its ``externalId``, else its ``id``.
+An object written by hand without an ``id`` is kept as it is and never written over: as a
+source it is keyed by its ``externalId`` if it has one, otherwise (and always as a target) it
+is reported as unreadable, naming it and its place in the file, while the rest syncs.
 Writes are atomic: a temporary file beside the target, flushed to disk, then renamed over it,
 so an interrupted run never leaves half a file.
 

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichBar
 from rich.table import Table
 
-from provision import api
+from provision import api, plugins
 from provision.config import ConfigError, env_name, load
 from provision.plugins import ConnectorError, discover, sandbox_of
 from provision.state import StateError, StateMismatch
@@ -129,12 +129,22 @@ def _configure_logging(debug: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def connectors(as_json: bool) -> None:
-    """List the connectors found through entry points."""
-    found = api.connectors()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also inspect each connector class for plugin mistakes (instantiates nothing).",
+)
+def connectors(as_json: bool, check: bool) -> None:
+    """List the connectors found through entry points; exit 1 if any is broken."""
+    registry = discover()
+    found = api.connectors(registry)
+    problems = plugins.check(registry) if check else {}
+    broken = bool(found["errors"]) or any(problems.values())
     if as_json:
+        if check:
+            found["problems"] = {n: [p.as_dict() for p in ps] for n, ps in problems.items()}
         out.print_json(json.dumps(found))
-        return
+        sys.exit(1 if broken else 0)
     table = Table("name", "roles", "distribution", "description", box=None, padding=(0, 1))
     for c in found["connectors"]:
         table.add_row(
@@ -144,6 +154,13 @@ def connectors(as_json: bool) -> None:
             c["description"],
         )
     out.print(table)
+    for name, found_problems in problems.items():
+        info = registry.connectors[name]
+        if not found_problems:
+            _say(out, "green", "ok   ", name)
+        for p in found_problems:
+            origin = f"{name} ({info.distribution} {info.version}): "
+            _say(out, "bold red", "bug  ", f"{origin}{p.where}: {p.problem}. Fix: {p.fix}.")
     for e in found["errors"]:
         _say(
             err,
@@ -151,6 +168,8 @@ def connectors(as_json: bool) -> None:
             f"connector {e['name']!r} from {e['distribution']} failed to load: ",
             e["error"],
         )
+    if broken:
+        sys.exit(1)
 
 
 @cli.command()

@@ -98,10 +98,31 @@ class ConnectorSpec:
         outcome with a message for the operator; only a failure that dooms every remaining
         change (credentials revoked, target gone) may raise.
 
-        A successful ``create`` outcome carries the new object's ``target_id``. A create that
-        finds the object already there (a 409) may answer with the existing id only when that
-        object is this sync's own (its externalId is the change's ``key``: a retried create
-        whose answer was lost); never take over an object someone else made.
+        What each change must do, so that a retried or repeated run converges:
+
+        - ``create``: a successful outcome carries the new object's ``target_id``. When the
+          name is already taken (an HTTP 409, or the same name found in a store with no
+          server), answer with the existing id only if that object is this sync's own (its
+          externalId is the change's ``key``: a retried create whose answer was lost);
+          otherwise fail, naming the name: never take over an object someone else made.
+        - ``update``: apply ``change.patch`` (a scim2-models `PatchOp`: ``patch.patch(model)``
+          applies it to the object read as a model). ``resource`` is the whole desired object,
+          for a target that can only replace; such a target reads the object first and keeps
+          what the patch does not name: a group's members (they change only through
+          ``add_members`` and ``remove_members``, and may have been added by hand) and every
+          attribute the sync does not manage.
+        - ``delete``: deleting what is already gone succeeds. A deleted user leaves every
+          group it was in (a group never lists a member that does not exist).
+        - ``add_members`` / ``remove_members``: adding a member that is already there, or
+          removing one that is not, succeeds and changes nothing.
+        - ``deactivate``, ``update`` and membership changes on an object that is gone fail
+          (the next run notices and relinks).
+        - Outcomes other than a create's need no ``target_id``; if they carry one, it is the
+          change's.
+
+        A target's `provision_full_read` may yield `Unreadable` (keyed by the target's id, or
+        by any stable name when it has none) for an object it cannot map: the engine then
+        leaves that object alone.
 
         **Example**::
 

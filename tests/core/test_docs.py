@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from provision.plugins import discover
 from provision.reference import configuration
 from tests.conftest import ROOT
+from tests.guide import assemble
 
 
 def test_the_configuration_reference_is_current() -> None:
@@ -25,23 +28,19 @@ def test_every_key_of_every_built_in_connector_is_documented() -> None:
             assert field.description, f"[{name}] {key} needs a description"
 
 
-def test_the_connector_guide_shows_the_example_package_as_it_is() -> None:
-    """Every line of the guide's CSV example stands in the package the tests install and run."""
-    import re
-
-    guide = (ROOT / "docs" / "writing-a-connector.md").read_text()
-    package = ROOT / "tests" / "example_connector"
-    source = "\n".join(
-        (package / name).read_text() for name in ("pyproject.toml", "provision_example/__init__.py")
-    )
-    normalized = {" ".join(line.split()) for line in source.splitlines()}
-    blocks = re.findall(r"```(?:toml|python)\n(.*?)```", guide, flags=re.S)
-    markers = ("[project]", "class CsvSource", "rows = self._rows()", "groups: dict[str, list")
-    example = [b for b in blocks if any(m in b for m in markers)]
-    assert len(example) == 4
-    for block in example:
-        for line in block.splitlines():
-            code = line.split("  #")[0].rstrip()
-            if not code.strip() or "..." in code or code.strip().startswith("#"):
-                continue
-            assert " ".join(code.split()) in normalized, f"not in the example package: {code!r}"
+def test_the_connector_guide_holds_a_whole_package(tmp_path: Path) -> None:
+    """Its snippets make the package, its tests and its metadata; and nothing else is needed
+    (tests/core/test_third_party.py runs what they make)."""
+    package = assemble(tmp_path)
+    files = sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file())
+    assert files == [
+        "provision_example-1.0.0.dist-info/METADATA",
+        "provision_example-1.0.0.dist-info/entry_points.txt",
+        "provision_example/__init__.py",
+        "pyproject.toml",
+        "tests/test_csv_source.py",
+    ]
+    for path in package.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")  # every snippet fits where it goes
+    entry_points = (package / "provision_example-1.0.0.dist-info/entry_points.txt").read_text()
+    assert entry_points == "[provision.connectors]\ncsv = provision_example:CsvSource\n"

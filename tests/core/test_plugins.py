@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint, distributions, entry_points
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,11 @@ from provision.plugins import (
     ConnectorError,
     Endpoint,
     Registry,
+    diagnose,
     discover,
     inspect_connector,
 )
+from tests.conftest import Cli
 
 FAKES = "provision_fake_connectors"
 """A module written to tmp_path for each test: entry points can only name importable code."""
@@ -74,6 +76,12 @@ class BadRole(Good):
 
 class StringRoles(Good):
     roles = "source"
+
+
+class Misspelt(Good):
+    @hookimpl
+    def provision_ful_read(self):
+        return iter(())
 
 
 def not_a_class():
@@ -268,22 +276,84 @@ class Auditor:
         return [*checks, Check("audited", True, "seen by the auditor")]
 
 
-def test_a_misspelt_hook_is_refused() -> None:
-    with pytest.raises(ConnectorError, match=r"connector 'misspelthook': .*provision_ful_read"):
-        Endpoint.wrap(MisspeltHook())
+class Unmarked(Source):
+    def provision_test(self) -> list[Check]:  # @hookimpl forgotten
+        return []
 
 
-def test_a_hook_with_a_misspelt_argument_is_refused() -> None:
-    with pytest.raises(ConnectorError, match="roles"):
-        Endpoint.wrap(MisspeltArgument())
+class UnmarkedOptional(Source):
+    def provision_request_stats(self) -> None:
+        return None
+
+
+# Plugin mistakes: each diagnosed as a bug of the connector, with the fix
+
+
+def test_a_misspelt_hook_gets_a_did_you_mean() -> None:
+    (problem,) = diagnose(MisspeltHook, {Role.SOURCE})
+    assert problem.where == "MisspeltHook.provision_ful_read"
+    assert "is not a provision hook" in problem.problem
+    assert problem.fix.startswith("did you mean provision_full_read?")
+
+
+def test_a_provision_method_that_is_no_hook_is_named_even_unmarked() -> None:
+    class Helper(Source):
+        def provision_helper(self) -> None: ...
+
+    (problem,) = diagnose(Helper, {Role.SOURCE})
+    assert problem.where == "Helper.provision_helper"
+    assert "provision_full_read" in problem.fix  # the hooks are listed
+    assert "name that does not start with provision_" in problem.fix
+
+
+def test_a_hook_without_hookimpl_is_told_to_add_it_not_reported_missing() -> None:
+    (problem,) = diagnose(Unmarked, {Role.SOURCE})
+    assert problem.where == "Unmarked.provision_test"
+    assert "not marked @hookimpl" in problem.problem
+    assert "add @hookimpl" in problem.fix
+    (optional,) = diagnose(UnmarkedOptional, {Role.SOURCE})
+    assert optional.where == "UnmarkedOptional.provision_request_stats"
+
+
+def test_a_misspelt_argument_lists_the_allowed_names() -> None:
+    (problem,) = diagnose(MisspeltArgument, {Role.SOURCE})
+    assert problem.where == "MisspeltArgument.provision_full_read"
+    assert "'roles'" in problem.problem
+    assert "did you mean 'role'?" in problem.fix
+    assert "role, attributes" in problem.fix
+
+
+def test_a_missing_required_hook_is_named_by_role() -> None:
+    (problem,) = diagnose(TargetWithoutWrite, {Role.TARGET})
+    assert problem.where == "TargetWithoutWrite"
+    assert problem.problem == "does not implement provision_write, which a target must"
+    assert "@hookimpl" in problem.fix
+    assert diagnose(Source, {Role.SOURCE}) == []
+
+
+@pytest.mark.parametrize(
+    ("cls", "text"),
+    [
+        (MisspeltHook, "did you mean provision_full_read?"),
+        (MisspeltArgument, "role, attributes"),
+        (Unmarked, "add @hookimpl"),
+        (UnmarkedOptional, "add @hookimpl"),
+    ],
+)
+def test_an_endpoint_refuses_a_buggy_connector_as_a_bug_with_the_fix(
+    cls: type[Any], text: str
+) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        Endpoint.wrap(cls(), "buggy")
+    message = str(caught.value)
+    assert message.startswith("connector 'buggy' has a bug (tell its author)")
+    assert text in message
 
 
 def test_a_target_without_provision_write_is_refused_naming_the_hook() -> None:
     with pytest.raises(ConnectorError) as caught:
         Endpoint.wrap(TargetWithoutWrite(), "tgt")
-    assert str(caught.value) == (
-        "connector 'tgt' does not implement provision_write, which a target must"
-    )
+    assert "does not implement provision_write, which a target must" in str(caught.value)
 
 
 def test_a_required_hook_implemented_only_by_an_observer_does_not_count() -> None:
@@ -345,3 +415,66 @@ def test_close_is_optional_and_reaches_the_connector() -> None:
     connector = Closable()
     Endpoint.wrap(connector).close()
     assert connector.closed
+
+
+# The `connectors` command
+
+
+@pytest.fixture
+def installed(tmp_path: Path) -> Callable[[dict[str, str]], dict[str, str]]:
+    """Make a distribution with these entry points visible to a subprocess, uninstalled."""
+
+    def install(connectors: dict[str, str]) -> dict[str, str]:
+        site = tmp_path / "site"
+        info = site / "provision_fakes-1.0.dist-info"
+        info.mkdir(parents=True, exist_ok=True)
+        (site / f"{FAKES}.py").write_text(FAKES_SOURCE, encoding="utf-8")
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: provision-fakes\nVersion: 1.0\n"
+        )
+        lines = "".join(f"{name} = {value}\n" for name, value in connectors.items())
+        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
+        return {"PYTHONPATH": str(site)}
+
+    return install
+
+
+def test_connectors_exits_1_when_a_connector_failed_to_load(
+    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    env = installed({"broken": "provision_module_not_there:Connector"})
+    result = cli("connectors", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "connector 'broken' from provision-fakes failed to load" in result.stderr
+    assert "file" in result.stdout  # the others are still listed
+    code, found = cli.json("connectors", env=env)
+    assert code == 1
+    assert [e["name"] for e in found["errors"]] == ["broken"]
+
+
+def test_connectors_exits_0_when_all_load(cli: Cli) -> None:
+    assert cli("connectors").returncode == 0
+
+
+def test_connectors_check_diagnoses_each_connector_class(
+    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    env = installed({"good": f"{FAKES}:Good", "misspelt": f"{FAKES}:Misspelt"})
+    result = cli("connectors", "--check", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ok   good" in result.stdout
+    assert "ok   file" in result.stdout
+    assert "bug  misspelt (provision-fakes 1.0): Misspelt.provision_ful_read" in result.stdout
+    assert "did you mean provision_full_read?" in result.stdout
+    code, found = cli.json("connectors", "--check", env=env)
+    assert code == 1
+    assert found["problems"]["good"] == []
+    (problem,) = found["problems"]["misspelt"]
+    assert problem["where"] == "Misspelt.provision_ful_read"
+
+
+def test_connectors_check_passes_the_built_in_connectors(cli: Cli) -> None:
+    result = cli("connectors", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("file", "cognito", "oci"):
+        assert f"ok   {name}" in result.stdout
