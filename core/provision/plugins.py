@@ -152,7 +152,8 @@ def inspect_connector(
 
 HOOKS: dict[str, tuple[str, ...]] = {
     name: tuple(list(inspect.signature(fn).parameters)[1:])
-    for name, fn in vars(ConnectorSpec).items()
+    for spec in (ConnectorSpec, SandboxSpec)
+    for name, fn in vars(spec).items()
     if name.startswith("provision_")
 }
 """Every hook, with the arguments it passes (by name)."""
