@@ -19,14 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from provision import api, plugins
 from provision.config import ConfigError, env_name, load
+from provision.display import (
+    BarProgress,
+    LineProgress,
+    err,
+    heading,
+    out,
+    print_checks,
+    print_pairs,
+    print_plan,
+    print_report,
+    print_runs,
+    say,
+)
 from provision.plugins import ConnectorError, discover, sandbox_of
 from provision.state import StateError, StateMismatch
 
@@ -34,21 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from provision.config import Config
-    from provision.contract import Check
     from provision.engine import Plan
     from provision.report import Report
-
-# Markup is off: names and messages come from the operator's data. `_say` styles a prefix.
-out = Console(highlight=False, markup=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
-for _console in (out, err):
-    if not _console.is_terminal:
-        _console.width = 160  # logs and pipes: no wrapping at 80 columns
-
-
-def _say(console: Console, style: str, prefix: str, text: str) -> None:
-    """``prefix`` in ``style``, then ``text`` printed verbatim."""
-    console.print(f"[{style}]{escape(prefix)}[/]{escape(text)}", markup=True)
 
 
 class Context:
@@ -65,7 +61,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    _say(err, "bold red", "error: ", message)
+    say(err, "bold red", "error: ", message)
     sys.exit(code)
 
 
@@ -157,12 +153,12 @@ def connectors(as_json: bool, check: bool) -> None:
     for name, found_problems in problems.items():
         info = registry.connectors[name]
         if not found_problems:
-            _say(out, "green", "ok   ", name)
+            say(out, "green", "ok   ", name)
         for p in found_problems:
             origin = f"{name} ({info.distribution} {info.version}): "
-            _say(out, "bold red", "bug  ", f"{origin}{p.where}: {p.problem}. Fix: {p.fix}.")
+            say(out, "bold red", "bug  ", f"{origin}{p.where}: {p.problem}. Fix: {p.fix}.")
     for e in found["errors"]:
-        _say(
+        say(
             err,
             "yellow",
             f"connector {e['name']!r} from {e['distribution']} failed to load: ",
@@ -183,18 +179,8 @@ def test(ctx: Context, name: str, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps([dataclasses.asdict(c) for c in checks]))
     else:
-        _print_checks(checks)
+        print_checks(checks)
     sys.exit(0 if checks and all(c.ok for c in checks) else 1)
-
-
-def _print_checks(checks: list[Check]) -> None:
-    for c in checks:
-        prefix = "ok   " if c.ok else "FAIL "
-        _say(out, "green" if c.ok else "red", prefix, f"{c.name}: {c.message}")
-        if not c.ok and c.hint:
-            _say(out, "yellow", "     fix: ", c.hint)
-    if not checks:
-        out.print("the connector reported no checks")
 
 
 def _pair(pair: str, second: str | None) -> tuple[str, str]:
@@ -303,7 +289,7 @@ def _sync(
         if as_json or report_file is not None:  # the plan, reviewable by a machine
             data["changes"] = [item.as_dict() for item in plan.changes()]
         if not as_json:
-            _print_plan(plan, show)
+            print_plan(plan, show)
     if report_file is not None:
         try:
             report_file.parent.mkdir(parents=True, exist_ok=True)
@@ -315,95 +301,6 @@ def _sync(
     else:
         print_report(report)
     sys.exit(report.exit_code)
-
-
-def _print_plan(plan: Plan, show: int) -> None:
-    styles = {
-        "create": ("green", "+ "),
-        "update": ("yellow", "~ "),
-        "deactivate": ("red", "- "),
-        "delete": ("red", "x "),
-        "add_members": ("cyan", "* "),
-    }
-    total = 0
-    for item in plan.changes():
-        total += 1
-        if total <= show:
-            _say(out, *styles[item.action.value], item.describe())
-    if total > show:
-        out.print(f"… and {total - show} more (--show N lists more)")
-    if total == 0:
-        out.print("no changes: the target matches the source")
-
-
-USER_COLUMNS = ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")
-PLAN_COLUMNS = ("read", "create", "update", "deactivate", "delete", "unchanged", "failed")
-
-
-def print_report(report: Report) -> None:
-    """The report as a readable table: what was done, or, for a plan, what would be."""
-    colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
-    verb = "plan" if report.dry_run else "run"
-    _say(
-        out,
-        f"bold {colour}",
-        report.status,
-        f" {verb} {report.source} -> {report.target} in {report.duration_s:.1f}s",
-    )
-    if report.reason:
-        out.print(f"  {report.reason}")
-    planned = report.dry_run or (report.writes == 0 and report.planned_writes > 0)
-    if planned and not report.dry_run:
-        out.print("  nothing was written; planned:")
-    columns = PLAN_COLUMNS if planned else USER_COLUMNS
-    table = Table("", *columns, box=None, padding=(0, 1))
-    for kind, counts in (("users", report.users), ("groups", report.groups)):
-        plan = report.planned[kind]
-        cells = [
-            str(plan.get(c, "")) if planned and c in plan else str(counts.get(c, ""))
-            for c in (columns if planned else USER_COLUMNS)
-        ]
-        if kind == "groups":
-            cells[columns.index("deactivate" if planned else "deactivated")] = ""
-        table.add_row(kind, *cells)
-    m, pm = report.memberships, report.planned["memberships"]
-    added, removed = (pm["add"], pm["remove"]) if planned else (m["added"], m["removed"])
-    table.add_row(
-        "memberships",
-        str(m["read"]),
-        f"+{added}",
-        "",
-        "",
-        f"-{removed}",
-        str(m["unchanged"]),
-        str(m["failed"]),
-    )
-    out.print(table)
-    for name, ops in report.requests.items():
-        calls = ", ".join(f"{op} {n}" for op, n in sorted(ops.items()))
-        throttled = report.throttled.get(name, 0)
-        out.print(
-            f"  requests {name}: {calls or 'none'}"
-            + (f" (throttled {throttled})" if throttled else "")
-        )
-    if report.unmatched:
-        _say(
-            out,
-            "yellow",
-            f"  {len(report.unmatched)} unmatched target object(s)",
-            " carry a source key but are synced with nothing (a lost state or link?); "
-            "[sync] unmatched = 'deactivate' deprovisions the users among them:",
-        )
-        for u in report.unmatched[:20]:
-            out.print(f"    {u['kind']} {u['name']} (id {u['target_id']}): {u['detail']}")
-        if len(report.unmatched) > 20:
-            out.print(f"    … and {len(report.unmatched) - 20} more (see --report FILE)")
-    for w in report.warnings[:20]:
-        _say(out, "yellow", f"  {w.kind} {w.key}".rstrip(), f" ({w.action}): {w.message}")
-    for e in report.errors[:20]:
-        _say(out, "red", f"  {e.kind} {e.key}", f" ({e.action}): {e.message}")
-    if len(report.errors) > 20:
-        out.print(f"  … and {len(report.errors) - 20} more errors (see --report FILE)")
 
 
 @cli.command()
@@ -420,33 +317,7 @@ def runs(ctx: Context, limit: int, as_json: bool) -> None:
     if not rows:
         out.print(f"no runs recorded in {config.state_path()}")
         return
-    table = Table(
-        "id",
-        "started (UTC)",
-        "pair",
-        "status",
-        "users",
-        "groups",
-        "members",
-        "failed",
-        "time",
-        box=None,
-        padding=(0, 1),
-    )
-    for r in rows:
-        u, g, m = r.report["users"], r.report["groups"], r.report["memberships"]
-        table.add_row(
-            str(r.id),
-            r.started_at[:16].replace("T", " "),
-            r.pair,
-            f"{r.status}{' (plan)' if r.dry_run else ''}",
-            f"+{u['created']} ~{u['updated']} -{u['deactivated'] + u['deleted']}",
-            f"+{g['created']} ~{g['updated']} -{g['deleted']}",
-            f"+{m['added']} -{m['removed']}",
-            str(u["failed"] + g["failed"] + m["failed"]),
-            f"{r.duration_s:.1f}s",
-        )
-    out.print(table)
+    print_runs(rows)
 
 
 @cli.group()
@@ -472,20 +343,7 @@ def show(ctx: Context, as_json: bool) -> None:
     if not pairs:
         out.print(f"no pairs recorded in {config.state_path()}")
         return
-    for p in pairs:
-        key = f" (key {p.key!r})" if p.key != p.name else ""
-        _say(out, "bold", p.name, key)
-        out.print(f"  source  {p.source_identity or 'unknown (recorded by its next run)'}")
-        out.print(f"  target  {p.target_identity or 'unknown (recorded by its next run)'}")
-        links = ", ".join(f"{n} {kind}{'s' * (n != 1)}" for kind, n in p.links.items()) or "none"
-        out.print(f"  links   {links}")
-        last = p.last_run
-        if last is None:
-            out.print("  last    never ran")
-        else:
-            when = last.started_at[:16].replace("T", " ")
-            plan = " (plan)" if last.dry_run else ""
-            out.print(f"  last    run {last.id}, {when} UTC, {last.status}{plan}")
+    print_pairs(pairs)
 
 
 @state.command()
@@ -554,11 +412,11 @@ def sandbox(name: str, port: int) -> None:
             _fail(f"the {name} sandbox cannot listen on 127.0.0.1:{port}: {error.strerror}", 2)
         out.print(f"The {name} sandbox: {box.label}")
         out.print(f"url: {box.url}")
-        _heading("Settings to reach it (paste into provision.toml)")
+        heading("Settings to reach it (paste into provision.toml)")
         out.print(toml_table(name, box.settings(), box.comments()).rstrip())
         secrets = box.secrets()
         if secrets:
-            _heading("Credentials it accepts (fake, local to this stand-in: printed on purpose)")
+            heading("Credentials it accepts (fake, local to this stand-in: printed on purpose)")
             for key, value in secrets.items():
                 out.print(f"export {env_name(name, key)}={shlex.quote(value)}")
         out.print(f"\nTry it: provision test {name}. Serving until Ctrl-C.")
@@ -605,7 +463,6 @@ def demo(workdir: Path | None, users: int, source: str, target: str) -> None:
     from provision.sandbox import SandboxUnavailable
 
     keep = workdir is not None
-    pair = f"'{source}->{target}'"
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provision-")))
@@ -616,101 +473,11 @@ def demo(workdir: Path | None, users: int, source: str, target: str) -> None:
         except (ConnectorError, SandboxUnavailable) as error:
             _fail(str(error), 2)
         config = load(box.config, env=box.env, known_connectors={source, target})
-        _heading(f"A pool of {users} users in {box.source.label} and {box.target.label}")
-        _heading(f"The configuration: {box.config}")
-        out.print(box.config.read_text().rstrip())
-        for name in (source, target):
-            _heading(f"provision test {name}")
-            _print_checks(api.connectivity(config, name))
-        _heading(f"provision plan {pair}")
-        plans: list[Plan] = []
-        report = api.sync(config, source, target, dry_run=True, on_plan=plans.append)
-        for plan in plans:
-            _print_plan(plan, 6)
-        print_report(report)
-        steps = (
-            (f"provision run {pair}", None),
-            ("Change the pool, then run again", sample.change_source),
-            ("Run once more: nothing to do", None),
-        )
-        for title, step in steps:
-            _heading(title)
-            if step is not None:
-                for line in step(box):
-                    out.print(f"  {line}")
-            progress = BarProgress() if err.is_terminal else LineProgress()
-            with progress:
-                report = api.sync(config, source, target, progress=progress)
-            print_report(report)
-            if report.status != "succeeded":
-                sys.exit(report.exit_code)
-        summary = box.source.summary() + box.target.summary()
-        if summary:
-            out.print("\n" + "\n".join(summary))
+        code = sample.show(box, config, users)
+        if code:
+            sys.exit(code)
         if keep:
             out.print(f"The demo's files are in {workdir}: try `provision -c {box.config} runs`.")
-
-
-def _heading(text: str) -> None:
-    _say(out, "bold", f"\n== {text}", "")
-
-
-class BarProgress:
-    """Progress bars on a terminal."""
-
-    def __init__(self) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description:<24}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=False,
-        )
-        self.task: Any = None
-
-    def __enter__(self) -> BarProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def phase(self, name: str, total: int | None = None) -> None:
-        if self.task is not None:
-            t = self.bar.tasks[-1]
-            self.bar.update(self.task, total=t.completed)
-        self.task = self.bar.add_task(name, total=total)
-
-    def advance(self, n: int = 1) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, n)
-
-
-class LineProgress:
-    """One line per finished phase, for logs and pipes."""
-
-    def __init__(self) -> None:
-        self.name: str | None = None
-        self.count = 0
-
-    def __enter__(self) -> LineProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._end()
-
-    def _end(self) -> None:
-        if self.name is not None:
-            err.print(f"{self.name}: {self.count} done")
-        self.name = None
-
-    def phase(self, name: str, total: int | None = None) -> None:
-        self._end()
-        self.name, self.count = name, 0
-
-    def advance(self, n: int = 1) -> None:
-        self.count += n
 
 
 def main() -> None:

@@ -16,10 +16,21 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from provision.config import env_name
+from provision import api
+from provision.config import Config, env_name
 from provision.contract import Role
+from provision.display import (
+    BarProgress,
+    LineProgress,
+    err,
+    heading,
+    out,
+    print_checks,
+    print_plan,
+    print_report,
+)
 from provision.plugins import ConnectorError, Registry, sandbox_of
 from provision.sandbox import (
     SOURCE_MEMBERS,
@@ -30,6 +41,9 @@ from provision.sandbox import (
     missing,
     toml_table,
 )
+
+if TYPE_CHECKING:
+    from provision.engine import Plan
 
 GIVEN = (
     "Ada",
@@ -221,3 +235,44 @@ def change_source(demo: Demo) -> list[str]:
         demo.source.remove_member(group, removed),
         demo.source.delete_user(deleted),
     ]
+
+
+def show(box: Demo, config: Config, users: int) -> int:
+    """The demo's story, printed: test, plan, run, change the source, run, run again.
+
+    Returns 0, or the exit code of the first run that did not succeed.
+    """
+    source, target = box.source_name, box.target_name
+    pair = f"'{source}->{target}'"
+    heading(f"A pool of {users} users in {box.source.label} and {box.target.label}")
+    heading(f"The configuration: {box.config}")
+    out.print(box.config.read_text().rstrip())
+    for name in (source, target):
+        heading(f"provision test {name}")
+        print_checks(api.connectivity(config, name))
+    heading(f"provision plan {pair}")
+    plans: list[Plan] = []
+    report = api.sync(config, source, target, dry_run=True, on_plan=plans.append)
+    for plan in plans:
+        print_plan(plan, 6)
+    print_report(report)
+    steps = (
+        (f"provision run {pair}", None),
+        ("Change the pool, then run again", change_source),
+        ("Run once more: nothing to do", None),
+    )
+    for title, step in steps:
+        heading(title)
+        if step is not None:
+            for line in step(box):
+                out.print(f"  {line}")
+        progress = BarProgress() if err.is_terminal else LineProgress()
+        with progress:
+            report = api.sync(config, source, target, progress=progress)
+        print_report(report)
+        if report.status != "succeeded":
+            return report.exit_code
+    summary = box.source.summary() + box.target.summary()
+    if summary:
+        out.print("\n" + "\n".join(summary))
+    return 0
