@@ -10,7 +10,7 @@ from scim2_models import Group, User
 
 from provision import Unreadable
 from provision_cognito.client import ALLOWED
-from provision_cognito.connector import CognitoReadError
+from provision_cognito.read import CognitoReadError
 from provision_cognito.standin import CognitoStandIn, Request, cognito_error, throttled
 
 from .conftest import floor, people, read, source

@@ -12,12 +12,12 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from provision import Check, Role, hookimpl
+from provision.diagnose import diagnose
 from provision.plugins import (
     ENTRY_POINT_GROUP,
     ConnectorError,
     Endpoint,
     Registry,
-    diagnose,
     discover,
     inspect_connector,
 )

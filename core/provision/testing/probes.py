@@ -12,7 +12,8 @@ from provision.contract import (
     Check,
     Role,
 )
-from provision.plugins import Endpoint, diagnose
+from provision.diagnose import diagnose
+from provision.plugins import Endpoint
 
 
 def _diagnosis(connector: object, role: Role) -> None:

@@ -1,0 +1,145 @@
+"""`provision plan` and `provision run`: a pair's sync."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from provision import api
+from provision.display import (
+    BarProgress,
+    LineProgress,
+    err,
+    out,
+    print_plan,
+    print_report,
+)
+
+if TYPE_CHECKING:
+    from provision.engine import Plan
+    from provision.report import Report
+from provision.cli import Context, cli, fail, guarded
+
+
+def _pair(pair: str, second: str | None) -> tuple[str, str]:
+    if pair.endswith("-") and second is None:
+        fail(
+            f"{pair!r} looks like an unquoted 'SRC->DST': the shell took '>' as a redirection "
+            "(and may have created a file named after the target). Quote it: "
+            "provision run 'cognito->oci', or write the two names apart: provision run cognito oci"
+        )
+    if second is not None:
+        return pair, second
+    source, sep, target = pair.partition("->")
+    if not sep or not source or not target:
+        fail(f"{pair!r} is not a pair: write 'SRC->DST' (quoted) or SRC DST")
+    return source.strip(), target.strip()
+
+
+def _sync_options(fn: Any) -> Any:
+    options = [
+        click.argument("pair"),
+        click.argument("target", required=False),
+        click.option(
+            "--report",
+            "report_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the JSON report to FILE.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the JSON report."),
+        click.option(
+            "--allow-deletes",
+            is_flag=True,
+            help="Let this run exceed the deletion guards ([sync] max_deletes, "
+            "max_delete_percent).",
+        ),
+        click.option(
+            "--incremental",
+            is_flag=True,
+            help="Read only what changed (connectors with a change feed only).",
+        ),
+        click.option(
+            "--show",
+            default=50,
+            show_default=True,
+            metavar="N",
+            help="plan: list at most N changes.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_sync_options
+@click.pass_obj
+def plan(ctx: Context, /, **kwargs: Any) -> None:
+    """Show what a run would change, writing nothing.
+
+    PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
+    """
+    _sync(ctx, dry_run=True, **kwargs)
+
+
+@cli.command()
+@_sync_options
+@click.pass_obj
+def run(ctx: Context, /, **kwargs: Any) -> None:
+    """Make DST match SRC: create, update, deactivate or delete, and fix memberships.
+
+    PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
+    """
+    _sync(ctx, dry_run=False, **kwargs)
+
+
+def _sync(
+    ctx: Context,
+    pair: str,
+    target: str | None,
+    report_file: Path | None,
+    as_json: bool,
+    allow_deletes: bool,
+    incremental: bool,
+    show: int,
+    dry_run: bool,
+) -> None:
+    source, target = _pair(pair, target)
+    config = guarded(ctx, ctx.config)
+
+    plans: list[Plan] = []  # printed once the progress display is gone
+    progress = BarProgress() if err.is_terminal and not ctx.debug else LineProgress()
+    with progress:
+        report: Report = guarded(
+            ctx,
+            api.sync,
+            config,
+            source,
+            target,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            incremental=incremental,
+            progress=progress,
+            on_plan=plans.append if dry_run else None,
+        )
+    data = report.as_dict()
+    for plan in plans:
+        if as_json or report_file is not None:  # the plan, reviewable by a machine
+            data["changes"] = [item.as_dict() for item in plan.changes()]
+        if not as_json:
+            print_plan(plan, show)
+    if report_file is not None:
+        try:
+            report_file.parent.mkdir(parents=True, exist_ok=True)
+            report_file.write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as error:
+            err.print(f"cannot write the report to {report_file}: {error.strerror}")
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        print_report(report)
+    sys.exit(report.exit_code)
