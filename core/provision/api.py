@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from provision import engine
 from provision.config import Config, ConfigError, resolve_settings
 from provision.contract import Check, Role
-from provision.plugins import ConnectorError, Endpoint, Registry, discover
+from provision.plugins import ConnectorBug, ConnectorError, Endpoint, Registry, discover
 from provision.state import State
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ def open_endpoint(
         endpoint = Endpoint.build(name, info, settings, observers)
         if role is not None:
             endpoint.require(role)
+    except ConnectorBug:
+        raise  # the connector's author must fix it, not the operator's configuration
     except ConnectorError as err:
         raise ConfigError(f"{config.where}: [{name}]: {err}") from None
     return endpoint

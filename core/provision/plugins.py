@@ -31,6 +31,10 @@ class ConnectorError(Exception):
     """A connector cannot be found, loaded or used; the message says what to do."""
 
 
+class ConnectorBug(ConnectorError):
+    """The connector's own code is wrong (not the configuration): its author must fix it."""
+
+
 @dataclass(frozen=True)
 class ConnectorInfo:
     """A discovered connector: what it is, where it came from, what it can do."""
@@ -246,7 +250,7 @@ class Endpoint:
         problems = diagnose(type(connector), info.roles)
         if problems:
             origin = f" (from {info.distribution})" if info.distribution else ""
-            raise ConnectorError(
+            raise ConnectorBug(
                 f"connector {info.name!r}{origin} has a bug (tell its author): "
                 + " ".join(f"{p}." for p in problems)
             )
@@ -259,7 +263,10 @@ class Endpoint:
                 self.pm.register(observer, name=f"observer:{name}:{i}")
             self.pm.check_pending()
         except pluggy.PluginValidationError as err:
-            raise ConnectorError(f"connector {info.name!r}: {err}") from None
+            raise ConnectorBug(
+                f"connector {info.name!r} has a bug (tell its author): {err}. "
+                "`provision connectors --check` names the fix"
+            ) from None
 
     @classmethod
     def build(

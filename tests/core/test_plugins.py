@@ -478,3 +478,17 @@ def test_connectors_check_passes_the_built_in_connectors(cli: Cli) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("file", "cognito", "oci"):
         assert f"ok   {name}" in result.stdout
+
+
+def test_a_buggy_connector_is_blamed_on_its_author_not_the_configuration(
+    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    env = installed({"misspelt": f"{FAKES}:Misspelt"})
+    (cli.cwd / "provision.toml").write_text("[misspelt]\n")
+    result = cli("test", "misspelt", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr  # not 2: no config mistake
+    assert "connector 'misspelt' (from provision-fakes) has a bug (tell its author)" in (
+        result.stderr
+    )
+    assert "did you mean provision_full_read?" in result.stderr
+    assert "provision.toml" not in result.stderr

@@ -14,7 +14,7 @@ import click
 
 from provision.config import ConfigError, load
 from provision.display import err, say
-from provision.plugins import discover
+from provision.plugins import ConnectorBug, discover
 from provision.state import StateError, StateMismatch
 
 if TYPE_CHECKING:
@@ -48,6 +48,10 @@ def guarded(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> Any:
             raise
         fail(str(error), 2)
     except StateError as error:
+        if ctx.debug:
+            raise
+        fail(str(error), 1)
+    except ConnectorBug as error:  # not the operator's mistake: exit 1, as a failed run
         if ctx.debug:
             raise
         fail(str(error), 1)
