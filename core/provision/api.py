@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,8 +93,12 @@ def sync(
     registry: Registry | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    interrupt: threading.Event | None = None,
 ) -> Report:
     """Run (or plan, with ``dry_run``) the full sync ``source`` → ``target``.
+
+    ``interrupt`` (a `provision.interrupt.Interrupt` the CLI sets on SIGINT and SIGTERM)
+    ends the run cleanly: status ``interrupted``, what was written linked.
 
     Raises `ConfigError` for configuration mistakes and `provision.state.StateError` when
     the state is locked by another run, or `provision.state.StateMismatch` when it belongs to
@@ -124,6 +129,7 @@ def sync(
                 progress=progress,
                 on_plan=on_plan,
                 pair=binding.key,
+                interrupt=interrupt,
             )
 
 

@@ -10,6 +10,7 @@ everything not yet written is reported as not attempted.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 LINK_BATCH = 500
 
 
+class Interrupted(Exception):
+    """The run was interrupted between two write calls: what was written is linked."""
+
+
 @dataclass
 class Applier:
     """One run's writes to ``target``."""
@@ -43,6 +48,8 @@ class Applier:
     spool: Spool
     report: Report
     progress: Progress = field(default_factory=NoProgress)
+    interrupt: threading.Event = field(default_factory=threading.Event)
+    """Once set, no new change is handed to the target; the run stops after this call."""
     user_ids: dict[str, str] = field(default_factory=dict)
     """Source user key → target id: the plan's, then each created user's."""
     updated: dict[Kind, set[str]] = field(default_factory=dict)
@@ -63,8 +70,12 @@ class Applier:
             )
         ]
         for n, (name, items) in enumerate(waves):
+            if self.interrupt.is_set():
+                raise Interrupted()
             try:
                 self._write(name, items)
+            except Interrupted:
+                raise  # not a failure: the rest is for the next run, which plans it afresh
             except Exception as err:
                 why = f"not attempted: the target failed ({type(err).__name__}: {err})"
                 for _, later in waves[n + 1 :]:
@@ -142,6 +153,8 @@ class Applier:
         def changes() -> Iterator[Change]:
             nonlocal pulled
             for item in items:
+                if self.interrupt.is_set():  # what is in flight finishes; nothing new starts
+                    return
                 pulled += 1
                 try:
                     built = list(self._changes(item))
@@ -177,6 +190,8 @@ class Applier:
         self._flush()
         for change in pending.values():
             self._failed(change, "the target connector returned no outcome for this change")
+        if self.interrupt.is_set():
+            raise Interrupted()
 
     def _record(self, outcome: Outcome) -> None:
         change = outcome.change

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from provision import guard, mapping
-from provision.apply import Applier
+from provision.apply import Applier, Interrupted
 from provision.contract import Kind, Role
 from provision.match import Matcher
 from provision.plan import Plan, Planned, Planner
@@ -59,6 +59,8 @@ class Sync:
     spool: Spool = field(default_factory=Spool)
     pair: str = ""
     """The key the state file holds this pair's links under (default ``SRC->DST``)."""
+    interrupt: threading.Event = field(default_factory=threading.Event)
+    """Set by a signal (`provision.interrupt`): stop reading, stop taking new writes."""
 
     def __post_init__(self) -> None:
         self.pair = self.pair or f"{self.source.name}->{self.target.name}"
@@ -108,7 +110,8 @@ class Sync:
             objects = endpoint.hook.provision_full_read(role=role, attributes=wanted)
             if objects is None:
                 raise ReadError(f"connector {endpoint.info.name!r} returned nothing to read")
-            self.reducer(role).take_all(objects, snapshot, progress, stop)
+            stops = (self.interrupt,) if stop is None else (self.interrupt, stop)
+            self.reducer(role).take_all(objects, snapshot, progress, stops)
         except ReadError:
             raise
         except Exception as err:
@@ -224,16 +227,27 @@ def run(
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     pair: str | None = None,
+    interrupt: threading.Event | None = None,
 ) -> Report:
     """Run (or, with ``dry_run``, plan) one full sync from ``source`` to ``target``.
 
     Never raises for what a run can meet (a read failure, a tripped guard, a failing object):
     the report's status and errors say what happened. ``on_plan`` sees the plan before any
     write. ``pair`` is the key of this pair's links in ``state`` (default ``SRC->DST``).
+    ``interrupt``, once set, ends the run early and cleanly: status ``interrupted``.
     """
     report = Report(source.name, target.name, dry_run, now())
     started = time.monotonic()
-    sync = Sync(source, target, settings, state, report, progress or NoProgress(), pair=pair or "")
+    sync = Sync(
+        source,
+        target,
+        settings,
+        state,
+        report,
+        progress or NoProgress(),
+        pair=pair or "",
+        interrupt=interrupt or threading.Event(),
+    )
     try:
         _run(sync, dry_run, allow_deletes, on_plan)
     except BaseException as err:
@@ -255,7 +269,8 @@ def run(
 
 def _read_both(sync: Sync) -> tuple[Snapshot, Snapshot] | None:
     """Both sides at once (the source's read mostly waits on its rate limit); None if one
-    failed, with the report saying which. Nothing is written unless both completed."""
+    failed or the run was interrupted, with the report saying so. Nothing is written unless
+    both completed."""
     report, stop = sync.report, threading.Event()
 
     def read_target() -> Snapshot:
@@ -265,34 +280,47 @@ def _read_both(sync: Sync) -> tuple[Snapshot, Snapshot] | None:
             stop.set()  # no use reading the source to the end
             raise
 
+    def failed(side: str, endpoint: Endpoint, err: ReadError) -> None:
+        if sync.interrupt.is_set():
+            _interrupted(sync, "while reading: nothing was written")
+            return
+        report.status = "aborted"
+        report.reason = f"reading the {side} {endpoint.name!r} failed: {err}. Nothing was written."
+
     with ThreadPoolExecutor(1, thread_name_prefix="read-target") as pool:
         target_read = pool.submit(read_target)
         source: Snapshot | None = None
         try:
             source = sync.read(sync.source, Role.SOURCE, stop=stop)
         except Stopped:
-            pass
+            if sync.interrupt.is_set():
+                stop.set()
         except ReadError as err:
             stop.set()
-            report.status = "aborted"
-            report.reason = (
-                f"reading the source {sync.source.name!r} failed: {err}. Nothing was written."
-            )
+            failed("source", sync.source, err)
             return None
         try:
             target = target_read.result()
         except ReadError as err:
-            report.status = "aborted"
-            report.reason = (
-                f"reading the target {sync.target.name!r} failed: {err}. Nothing was written."
-            )
+            failed("target", sync.target, err)
             return None
-    if source is None:  # stopped, yet the target read did not fail: cannot happen
-        raise AssertionError("the source read stopped without a failed target read")
-    sync.confirm(target)  # here: the state file belongs to this thread
+    if source is None:
+        _interrupted(sync, "while reading: nothing was written")
+        return None
     sync.progress.phase(f"read {sync.target.name}", len(target.users) + len(target.groups))
     sync.progress.advance(len(target.users) + len(target.groups))
+    sync.confirm(target)  # here: the state file belongs to this thread
     return source, target
+
+
+def _interrupted(sync: Sync, what: str) -> None:
+    report = sync.report
+    report.status = "interrupted"
+    by = getattr(sync.interrupt, "name", "request")
+    report.reason = (
+        f"interrupted ({by}) {what}. Re-running is safe: a run compares everything afresh "
+        "and plans only what is still to do."
+    )
 
 
 def _run(
@@ -312,8 +340,20 @@ def _run(
         return
     if dry_run:
         return
+    if sync.interrupt.is_set():
+        _interrupted(sync, "before writing: nothing was written")
+        return
+    applier = Applier(
+        sync.target, sync.state, sync.pair, sync.spool, report, sync.progress, sync.interrupt
+    )
     try:
-        Applier(sync.target, sync.state, sync.pair, sync.spool, report, sync.progress).apply(plan)
+        applier.apply(plan)
+    except Interrupted:
+        _interrupted(
+            sync,
+            f"while writing: {report.writes} of {report.planned_writes} planned changes were "
+            "written, and their links saved; the rest were not attempted",
+        )
     except Exception as err:
         report.status = "failed"
         report.reason = (

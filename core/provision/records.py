@@ -156,12 +156,13 @@ class Reducer:
         objects: Iterable[object],
         snapshot: Snapshot,
         progress: Progress,
-        stop: threading.Event | None = None,
+        stops: tuple[threading.Event, ...] = (),
     ) -> None:
-        """Reduce every object; `ReadError` if the objects are not what a read yields."""
+        """Reduce every object; `ReadError` if the objects are not what a read yields, and
+        `Stopped` as soon as one of ``stops`` is set."""
         try:
             for obj in objects:
-                if stop is not None and stop.is_set():
+                if any(stop.is_set() for stop in stops):
                     raise Stopped()
                 self.take(obj, snapshot)
                 progress.advance()

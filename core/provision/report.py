@@ -26,7 +26,7 @@ DONE = {
     "remove_members": "removed",
 }
 """An action's count in the done counts."""
-STATUSES = ("succeeded", "partial", "failed", "aborted")
+STATUSES = ("succeeded", "partial", "failed", "aborted", "interrupted")
 KEYS = (
     "source",
     "target",
@@ -49,8 +49,9 @@ KEYS = (
 )
 """The report's top-level keys, a stable interface."""
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "aborted": 1, "partial": 3}
-"""Process exit code by status; configuration and usage mistakes exit 2."""
+EXIT_CODES = {"succeeded": 0, "failed": 1, "aborted": 1, "partial": 3, "interrupted": 130}
+"""Process exit code by status; configuration and usage mistakes exit 2. An interrupted run
+exits 128 + the signal's number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM."""
 
 
 @dataclass

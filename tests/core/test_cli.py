@@ -255,3 +255,11 @@ def test_plan_json_lists_every_change_for_review(files: Cli) -> None:
     assert len(members["remove_members"]) == 1
     assert json.loads((files.cwd / "plan.json").read_text())["changes"] == plan["changes"]
     assert "Lead" not in (files.cwd / "dst.json").read_text()  # and nothing was written
+
+
+def test_a_report_that_cannot_be_written_fails_the_command(files: Cli) -> None:
+    (files.cwd / "blocked").write_text("a file where a directory should be")
+    result = files("run", "src->dst", "--report", "blocked/report.json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot write the report to blocked/report.json" in result.stderr
+    assert "succeeded run" in result.stdout  # the run itself went through, and says so

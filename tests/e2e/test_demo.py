@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.conftest import Cli
@@ -50,3 +55,26 @@ def test_the_demo_cleans_up_its_temporary_directory(cli: Cli) -> None:
     result = cli("demo", "--users", "20")
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(Path(tempfile.gettempdir()).glob("provision-*")) == before
+
+
+def test_sigterm_stops_the_demo_and_removes_its_files(cli: Cli, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**cli.env, "TMPDIR": str(scratch)}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "provision", "demo", "--users", "2000"],
+        cwd=cli.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("provision-*/provision.toml")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the stand-ins run and the configuration is written
+    assert list(scratch.glob("provision-*")), "the demo never started"
+    os.kill(demo.pid, signal.SIGTERM)
+    _, stderr = demo.communicate(timeout=120)
+    assert demo.returncode == 143, stderr
+    assert "interrupted" in stderr
+    assert list(scratch.glob("provision-*")) == []

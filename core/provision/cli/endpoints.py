@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from provision import api, diagnose
+from provision.cli import Context, cli, guarded
 from provision.display import (
     err,
     out,
@@ -21,7 +22,6 @@ from provision.plugins import discover
 
 if TYPE_CHECKING:
     pass
-from provision.cli import Context, cli, guarded
 
 
 @cli.command()

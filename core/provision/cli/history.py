@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provision import api
+from provision.cli import Context, cli, guarded
 from provision.display import (
     out,
     print_pairs,
@@ -16,7 +17,6 @@ from provision.display import (
 
 if TYPE_CHECKING:
     pass
-from provision.cli import Context, cli, guarded
 
 
 @cli.command()

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from provision.cli import cli, fail
 from provision.config import env_name, load
 from provision.display import (
+    err,
     heading,
     out,
 )
@@ -23,7 +25,6 @@ from provision.plugins import ConnectorError, discover, sandbox_of
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-from provision.cli import cli, fail
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """What ends ``provision sandbox``: Ctrl-C, or a service manager's stop."""
@@ -118,10 +119,27 @@ def demo(workdir: Path | None, users: int, source: str, target: str) -> None:
     delete one), run again, and run a third time (nothing to do). Everything listens on
     127.0.0.1 and stops when the demo ends.
     """
+    keep = workdir is not None
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:  # unwinds: the stand-ins stop, files go
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        _demo(workdir, users, source, target, keep)
+    except KeyboardInterrupt:
+        err.print("interrupted: the demo's stand-ins were stopped and its temporary files removed")
+        sys.exit(128 + (received[0] if received else signal.SIGINT))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _demo(workdir: Path | None, users: int, source: str, target: str, keep: bool) -> None:
     from provision import demo as sample
     from provision.sandbox import SandboxUnavailable
 
-    keep = workdir is not None
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provision-")))
