@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from provision_cognito.mapping import UserNameFrom
 
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 POOL_ID = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -21,7 +24,10 @@ class CognitoSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: str = Field(description="AWS Region of the user pool, e.g. eu-west-1.")
+    region: str = Field(
+        description="AWS Region of the user pool, e.g. eu-west-1. Left out: the region in the "
+        "pool id (eu-west-1_AbC…), else AWS_REGION."
+    )
     user_pool_id: str = Field(description="The pool's id, e.g. eu-west-1_AbCdEf123.")
     groups: list[str] | None = Field(
         None,
@@ -85,6 +91,17 @@ class CognitoSettings(BaseModel):
         if host.split(":")[0].endswith(AWS_HOSTS):
             return pool
         return f"{pool}@{url.scheme.lower()}://{host}{url.path.rstrip('/')}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_region(cls, data: Any) -> Any:
+        """A pool id starts with its region (Cognito's CreateUserPool: ``<region>_<id>``)."""
+        if not isinstance(data, dict) or data.get("region"):
+            return data
+        pool = str(data.get("user_pool_id") or "")
+        prefix = pool.split("_", 1)[0] if "_" in pool else ""
+        region = prefix if REGION.match(prefix) else os.environ.get("AWS_REGION", "")
+        return {**data, "region": region} if region else data
 
     @field_validator("user_pool_id")
     @classmethod

@@ -8,6 +8,7 @@ A table is named after its endpoint and uses the connector of that name unless i
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from provision.mapping import GROUP_ATTRIBUTES, USER_ATTRIBUTES
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from provision.plugins import Registry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "provision.toml"
 ENV_PREFIX = "PROVISION_"
@@ -158,7 +161,9 @@ class Config:
 
     @property
     def where(self) -> str:
-        return str(self.path) if self.path else "the environment"
+        if self.path:
+            return str(self.path)
+        return f"the environment (no {DEFAULT_CONFIG} in {Path.cwd()})"
 
     def state_path(self) -> Path:
         path = Path(self.sync.state).expanduser()
@@ -265,6 +270,39 @@ def _apply_env(
     return origins
 
 
+FILE_SUFFIX = "_FILE"
+CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY"
+
+
+def with_secret_files(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` plus the values of ``PROVISION_<TABLE>_<KEY>_FILE`` files (as Docker and
+    Kubernetes mount secrets) and of systemd credentials named ``PROVISION_<TABLE>_<KEY>``
+    in ``$CREDENTIALS_DIRECTORY`` (``LoadCredential=``). One trailing newline is dropped."""
+    out = {
+        k: v for k, v in env.items() if not (k.startswith(ENV_PREFIX) and k.endswith(FILE_SUFFIX))
+    }
+    sources: dict[str, tuple[str, Path]] = {}
+    for var, value in env.items():
+        if var.startswith(ENV_PREFIX) and var.endswith(FILE_SUFFIX):
+            sources[var[: -len(FILE_SUFFIX)]] = (var, Path(value))
+    credentials = env.get(CREDENTIALS_DIRECTORY)
+    if credentials and Path(credentials).is_dir():
+        for path in sorted(Path(credentials).iterdir()):
+            if path.name.startswith(ENV_PREFIX) and path.name not in sources:
+                sources[path.name] = (f"${CREDENTIALS_DIRECTORY}/{path.name}", path)
+    for name, (origin, path) in sources.items():
+        if name in env:
+            raise ConfigError(
+                f"{name} is set twice: directly and from {origin}; keep one of the two"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{origin}: cannot read {path}: {err}") from None
+        out[name] = text[:-1] if text.endswith("\n") else text
+    return out
+
+
 def load(
     path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -275,7 +313,7 @@ def load(
     A missing default file is not an error when the environment defines the endpoints; a
     missing file that was named is.
     """
-    env = os.environ if env is None else env
+    env = with_secret_files(os.environ if env is None else env)
     explicit = path is not None
     file = Path(path) if path is not None else Path(DEFAULT_CONFIG)
     tables: dict[str, dict[str, Any]] = {}
@@ -324,7 +362,28 @@ def load(
         if not isinstance(connector, str):
             raise ConfigError(f"{config.where}: [{name}] key 'connector' must be a string")
         config.endpoints[name] = EndpointConfig(name, connector, values, origins.get(name, {}))
+    if known_connectors is not None:
+        _refuse_unknown_tables(config, known_connectors)
     return config
+
+
+def _refuse_unknown_tables(config: Config, known: set[str]) -> None:
+    """A table that names no connector is a mistake (``[synk]``), refused before any run."""
+    for name, endpoint in config.endpoints.items():
+        if endpoint.connector in known:
+            continue
+        candidates = [SYNC_TABLE, *sorted(known), *(n for n in config.endpoints if n != name)]
+        close = difflib.get_close_matches(name, candidates, n=1)
+        hint = f" Did you mean [{close[0]}]?" if close else ""
+        named = (
+            f"says connector = {endpoint.connector!r}, which is not installed"
+            if endpoint.connector != name
+            else 'is neither [sync] nor named after a connector, and says no connector = "…"'
+        )
+        raise ConfigError(
+            f"{config.where}: table [{name}] {named}.{hint} Tables are [sync] and one per "
+            f"endpoint; connectors installed: {', '.join(sorted(known)) or 'none'}."
+        )
 
 
 def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any, Any]:
@@ -337,7 +396,26 @@ def resolve_settings(config: Config, registry: Registry, name: str) -> tuple[Any
     except ConnectorError as err:
         raise ConfigError(f"{config.where}: [{name}]: {err}") from None
     settings = validate(info.settings_model, endpoint.values, config.where, name, endpoint.env)
+    for key, field_info in info.settings_model.model_fields.items():
+        if key in endpoint.values and key not in endpoint.env and _is_secret(field_info.annotation):
+            var = f"{ENV_PREFIX}{_env_key(name)}_{_env_key(key)}"
+            log.warning(
+                "%s: [%s] %s is written in the file: anyone who can read it has the secret. "
+                "Give it from the environment (%s), a file (%s_FILE) or a systemd credential, "
+                "and remove it from the file.",
+                config.where,
+                name,
+                key,
+                var,
+                var,
+            )
     return info, _anchor_paths(settings, config.base_dir)
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_is_secret(arg) for arg in typing.get_args(annotation))
 
 
 def _anchor_paths(settings: BaseModel, base: Path) -> BaseModel:

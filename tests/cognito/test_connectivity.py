@@ -207,3 +207,14 @@ def test_configured_groups_that_exist_pass(
     found = checks(**settings, groups=["eng", "ops", "Eng"])
     assert found["configured groups"].message == "not in the pool: Eng"
     assert checks(**settings, groups=["eng", "ops"])["configured groups"].ok
+
+
+def test_the_region_defaults_from_the_pool_id_then_aws_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from provision_cognito.settings import CognitoSettings
+
+    assert CognitoSettings(user_pool_id="eu-west-1_AbC123").region == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert CognitoSettings(user_pool_id="local_AbC123").region == "ap-south-1"
+    assert CognitoSettings(user_pool_id="eu-west-1_A", region="us-east-1").region == "us-east-1"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +122,26 @@ def test_the_pair_may_be_two_words_and_the_report_a_file(files: Cli) -> None:
     assert report["dry_run"] is False
 
 
-def test_an_unquoted_arrow_is_explained(files: Cli) -> None:
+def test_an_unquoted_arrow_is_explained_with_the_operators_own_command(files: Cli) -> None:
+    result = subprocess.run(  # as a shell runs it: `provision plan src->backup` unquoted
+        f"{sys.executable} -m provision plan src->backup",
+        shell=True,
+        cwd=files.cwd,
+        env=files.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Quote the pair: provision plan 'src->backup'" in result.stderr
+    assert "it created ./backup: remove it" in result.stderr
+    assert "provision run" not in result.stderr  # a dry run is not answered with a write
+
+
+def test_an_unquoted_arrow_without_a_stray_file_still_says_what_to_type(files: Cli) -> None:
     result = files("run", "src-")
     assert result.returncode == 2
-    assert "Quote it" in result.stderr
-    assert "provision run 'cognito->oci'" in result.stderr
+    assert "provision run 'src->TARGET'" in result.stderr
 
 
 def test_incremental_is_refused_with_the_reason(files: Cli) -> None:

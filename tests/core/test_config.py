@@ -297,8 +297,9 @@ def test_a_mistake_in_an_environment_only_configuration_does_not_blame_a_missing
 ) -> None:
     monkeypatch.chdir(tmp_path)
     message = error_of(None, env={"PROVISION_SYNC_MAX_DELETES": "many"})
-    assert message.startswith(
-        "the environment: [sync] key 'max_deletes' (from PROVISION_SYNC_MAX_DELETES):"
+    assert message.startswith(  # the variable is blamed; the missing file is only stated
+        f"the environment (no provision.toml in {tmp_path}): [sync] key 'max_deletes' "
+        "(from PROVISION_SYNC_MAX_DELETES):"
     )
 
 
@@ -373,3 +374,70 @@ def test_user_attributes_must_include_user_name(tmp_path: Path) -> None:
     message = error_of(None, env={"PROVISION_SYNC_USER_ATTRIBUTES": "emails"})
     assert "(from PROVISION_SYNC_USER_ATTRIBUTES)" in message
     assert "must include 'userName'" in message
+
+
+# Safety first: mistakes an operator makes with the file and with secrets.
+
+
+def test_a_misspelt_table_is_refused_with_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "provision.toml"
+    path.write_text('[src]\nconnector = "file"\npath = "a.json"\n[synk]\non_delete = "delete"\n')
+    with pytest.raises(ConfigError) as caught:
+        load(path, env={}, known_connectors={"file", "cognito", "oci"})
+    assert "table [synk]" in str(caught.value)
+    assert "Did you mean [sync]?" in str(caught.value)
+
+
+def test_a_misspelt_endpoint_table_is_refused_when_its_secret_comes_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "provision.toml"
+    path.write_text('[cognitoo]\nregion = "eu-west-1"\nuser_pool_id = "eu-west-1_A"\n')
+    env = {"PROVISION_COGNITO_SECRET_ACCESS_KEY": "x"}
+    with pytest.raises(ConfigError) as caught:
+        load(path, env=env, known_connectors={"file", "cognito", "oci"})
+    assert "table [cognitoo]" in str(caught.value)
+    assert "Did you mean [cognito]?" in str(caught.value)
+
+
+def test_secrets_come_from_files_and_systemd_credentials(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "PROVISION_OCI_CLIENT_SECRET").write_text("from-systemd")
+    env = {
+        "PROVISION_COGNITO_SECRET_ACCESS_KEY_FILE": str(secret),
+        "CREDENTIALS_DIRECTORY": str(creds),
+    }
+    config = load(None, env=env, known_connectors={"cognito", "oci"})
+    assert config.endpoints["cognito"].values["secret_access_key"] == "from-a-file"
+    assert config.endpoints["oci"].values["client_secret"] == "from-systemd"
+
+
+def test_a_secret_set_twice_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("a")
+    env = {"PROVISION_OCI_CLIENT_SECRET": "b", "PROVISION_OCI_CLIENT_SECRET_FILE": str(secret)}
+    with pytest.raises(ConfigError, match="set twice"):
+        load(None, env=env, known_connectors={"oci"})
+
+
+def test_a_secret_written_in_the_file_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from provision.config import resolve_settings
+    from provision.plugins import discover
+
+    path = tmp_path / "provision.toml"
+    path.write_text(
+        '[oci]\ndomain_url = "https://idcs-x.identity.oraclecloud.com"\nclient_id = "c"\n'
+        'client_secret = "in-the-file"\n'
+    )
+    registry = discover()
+    config = load(path, env={}, known_connectors=set(registry.connectors))
+    with caplog.at_level("WARNING", logger="provision.config"):
+        resolve_settings(config, registry, "oci")
+    assert "[oci] client_secret is written in the file" in caplog.text
+    assert "PROVISION_OCI_CLIENT_SECRET" in caplog.text
+    assert "in-the-file" not in caplog.text

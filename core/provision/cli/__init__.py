@@ -27,7 +27,9 @@ class Context:
         self.debug = debug
 
     def config(self) -> Config:
-        return load(self.config_path, known_connectors=set(discover().connectors))
+        registry = discover()  # connectors that failed to load still own their tables
+        known = set(registry.connectors) | {e.name for e in registry.errors}
+        return load(self.config_path, known_connectors=known)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +27,21 @@ if TYPE_CHECKING:
     from provision.report import Report
 
 
-def _pair(pair: str, second: str | None) -> tuple[str, str]:
+def _pair(command: str, pair: str, second: str | None) -> tuple[str, str]:
     if pair.endswith("-") and second is None:
+        source = pair[:-1]
+        strays = _stray_files(Path.cwd())
+        target = strays[0].name if len(strays) == 1 else "TARGET"
+        made = (
+            f"; it created {', '.join(f'./{p.name}' for p in strays)}: remove "
+            f"{'it' if len(strays) == 1 else 'them'}"
+            if strays
+            else " (and may have created an empty file named after the target: remove it)"
+        )
         fail(
-            f"{pair!r} looks like an unquoted 'SRC->DST': the shell took '>' as a redirection "
-            "(and may have created a file named after the target). Quote it: "
-            "provision run 'cognito->oci', or write the two names apart: provision run cognito oci"
+            f"{pair!r} looks like an unquoted 'SRC->DST': the shell took '>' as a redirection"
+            f"{made}. Quote the pair: provision {command} '{source}->{target}', or write the two "
+            f"names apart: provision {command} {source} {target}"
         )
     if second is not None:
         return pair, second
@@ -39,6 +49,20 @@ def _pair(pair: str, second: str | None) -> tuple[str, str]:
     if not sep or not source or not target:
         fail(f"{pair!r} is not a pair: write 'SRC->DST' (quoted) or SRC DST")
     return source.strip(), target.strip()
+
+
+def _stray_files(here: Path, seconds: float = 10.0) -> list[Path]:
+    """Empty files the shell's redirection made just now (the target's name)."""
+    now = time.time()
+    found = []
+    for path in here.iterdir():
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if path.is_file() and stat.st_size == 0 and now - stat.st_mtime < seconds:
+            found.append(path)
+    return sorted(found)
 
 
 def _sync_options(fn: Any) -> Any:
@@ -109,7 +133,7 @@ def _sync(
     show: int,
     dry_run: bool,
 ) -> None:
-    source, target = _pair(pair, target)
+    source, target = _pair("plan" if dry_run else "run", pair, target)
     config = guarded(ctx, ctx.config)
 
     plans: list[Plan] = []  # printed once the progress display is gone
