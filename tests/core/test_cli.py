@@ -280,3 +280,18 @@ def test_a_report_that_cannot_be_written_fails_the_command(files: Cli) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "cannot write the report to blocked/report.json" in result.stderr
     assert "succeeded run" in result.stdout  # the run itself went through, and says so
+
+
+def test_plan_exit_code_says_whether_there_are_changes(files: Cli) -> None:
+    assert files("plan", "src->dst", "--exit-code").returncode == 4
+    assert files("run", "src->dst").returncode == 0
+    assert files("plan", "src->dst", "--exit-code").returncode == 0
+    assert files("plan", "src->dst").returncode == 0  # without the flag: 0 either way
+
+
+def test_show_belongs_to_plan_and_refuses_negative_numbers(files: Cli) -> None:
+    assert files("plan", "src->dst", "--show", "-1").returncode == 2
+    assert files("run", "src->dst", "--show", "5").returncode == 2
+    listed = files("plan", "src->dst", "--show", "0")
+    assert listed.returncode == 0
+    assert "… and" in listed.stdout  # only the counts; the changes are summed up

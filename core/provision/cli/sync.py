@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from provision.report import Report
 
 
+CHANGES = 4
+"""``provision plan --exit-code``: the plan has changes (0: none; 1, 2, 3 keep their meaning)."""
+
+
 def _pair(command: str, pair: str, second: str | None) -> tuple[str, str]:
     if pair.endswith("-") and second is None:
         source = pair[:-1]
@@ -87,13 +91,6 @@ def _sync_options(fn: Any) -> Any:
             is_flag=True,
             help="Read only what changed (connectors with a change feed only).",
         ),
-        click.option(
-            "--show",
-            default=50,
-            show_default=True,
-            metavar="N",
-            help="plan: list at most N changes.",
-        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -102,13 +99,27 @@ def _sync_options(fn: Any) -> Any:
 
 @cli.command()
 @_sync_options
+@click.option(
+    "--show",
+    default=50,
+    show_default=True,
+    metavar="N",
+    type=click.IntRange(min=0),
+    help="List at most N changes (0: none, only the counts).",
+)
+@click.option(
+    "--exit-code",
+    "changes_exit",
+    is_flag=True,
+    help=f"Exit {CHANGES} when the plan has changes (0 when it has none), for CI.",
+)
 @click.pass_obj
-def plan(ctx: Context, /, **kwargs: Any) -> None:
+def plan(ctx: Context, /, show: int, changes_exit: bool, **kwargs: Any) -> None:
     """Show what a run would change, writing nothing.
 
     PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
     """
-    _sync(ctx, dry_run=True, **kwargs)
+    _sync(ctx, dry_run=True, show=show, changes_exit=changes_exit, **kwargs)
 
 
 @cli.command()
@@ -119,7 +130,7 @@ def run(ctx: Context, /, **kwargs: Any) -> None:
 
     PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
     """
-    _sync(ctx, dry_run=False, **kwargs)
+    _sync(ctx, dry_run=False, show=0, changes_exit=False, **kwargs)
 
 
 def _sync(
@@ -131,6 +142,7 @@ def _sync(
     allow_deletes: bool,
     incremental: bool,
     show: int,
+    changes_exit: bool,
     dry_run: bool,
 ) -> None:
     source, target = _pair("plan" if dry_run else "run", pair, target)
@@ -172,4 +184,6 @@ def _sync(
     else:
         print_report(report)
     code = interrupt.exit_code if report.status == "interrupted" else report.exit_code
+    if changes_exit and code == 0 and report.planned_writes:
+        code = CHANGES
     sys.exit(1 if unsaved and code == 0 else code)
