@@ -109,6 +109,13 @@ class SyncSettings(BaseModel):
         description="Natural key that adopts an existing target user not yet linked "
         "(after the link store and externalId); 'none' adopts by externalId only.",
     )
+    adopt_leavers: bool = Field(
+        False,
+        description="A new source user whose userName is held by the account of a source "
+        "user that is gone adopts that account (true: a user deleted and re-created keeps "
+        "their account and its grants), or gets a new one while the leaver's name is freed "
+        "(false: a previous person's account is never handed to another identity).",
+    )
     match_groups_by: Literal["displayName", "none"] = Field(
         "displayName",
         description="Natural key that adopts an existing target group not yet linked.",

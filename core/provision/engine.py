@@ -173,6 +173,7 @@ class Sync:
                 match_by_name=(s.match_users_by if kind is Kind.USER else s.match_groups_by)
                 != "none",
                 key_pattern=pattern if kind is Kind.USER else None,
+                adopt_leavers=s.adopt_leavers,
             ).run()
             for kind in (Kind.USER, Kind.GROUP)
         ]

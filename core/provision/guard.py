@@ -46,14 +46,18 @@ def _over(count: int, base: int, max_count: int, max_percent: float, names: tupl
 def check(plan: Plan, s: SyncSettings) -> list[Refusal]:
     """Every limit the plan exceeds; empty when it may be written."""
     out: list[Refusal] = []
-    users = sum(1 for p in plan.removals if p.kind is Kind.USER)
+    users = sum(1 for p in plan.removals if p.kind is Kind.USER) + plan.disables[Kind.USER]
     groups = sum(1 for p in plan.removals if p.kind is Kind.GROUP and p.action is Action.DELETE)
     limit = _over(
         users, plan.live[Kind.USER], s.max_deletes, s.max_delete_percent,
         ("max_deletes", "max_delete_percent"),
     )  # fmt: skip
     if limit:
-        out.append(Refusal("users to deactivate or delete", users, limit))
+        flipped = plan.disables[Kind.USER]
+        what = "users to deactivate or delete" + (
+            f" ({flipped} made inactive in the source)" if flipped else ""
+        )
+        out.append(Refusal(what, users, limit))
     limit = _over(
         groups, plan.live[Kind.GROUP], s.max_group_deletes, s.max_group_delete_percent,
         ("max_group_deletes", "max_group_delete_percent"),

@@ -45,8 +45,9 @@ SITUATIONS: dict[Situation, Rule] = {
     ),
     Situation.CORRELATED: Rule(
         "not linked (or its linked object is confirmed gone), and one target object "
-        "holds its key as externalId, or else has its name (by [sync] match_*_by) and no "
-        "other live source key as externalId or link",
+        "holds its key as externalId, or else has its name (by [sync] match_*_by) and "
+        "belongs to no other source key, by link or externalId (one that is gone only with "
+        "[sync] adopt_leavers)",
         "link, then compare",
     ),
     Situation.MISSING: Rule(
@@ -155,6 +156,9 @@ class Matcher:
     links: dict[str, str]
     match_by_name: bool = True
     key_pattern: str | None = None
+    adopt_leavers: bool = False
+    """Whether a name held by the object of a source key that is gone is adopted (a user
+    deleted and re-created), instead of freed for a new object."""
 
     def run(self) -> Matching:
         sources, targets = self.source.of(self.kind), self.target.of(self.kind)
@@ -267,25 +271,26 @@ class Matcher:
             )
         t = targets[named[0]]
         holder = owner.get(t.key)
-        if holder is not None and holder != s.key and self._live(holder):
-            return Match(
-                kind,
-                Situation.DISPUTED,
-                s.key,
-                detail=f"target {what} {t.label!r} is synced with source {what} {holder!r}, "
-                f"which still exists; rename one of the two source {what}s",
-            )
         ext = t.external_id
-        if holder is None and ext and ext != s.key and self._live(ext):
+        other = holder if holder not in (None, s.key) else ext if ext not in (None, s.key) else None
+        if other is None:
+            return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
+        if self._live(other):
+            mover = self.source.of(kind).get(other)
+            owns = other == holder or by_external.get(other) == [t.key]
+            if owns and mover is not None and mover.natural != t.natural:
+                return Match(kind, Situation.MISSING, s.key)  # its owner renames it away now
+            how = "is synced with" if other == holder else "carries the externalId of"
             return Match(
                 kind,
                 Situation.DISPUTED,
                 s.key,
-                detail=f"target {what} {t.label!r} carries externalId {t.external_id!r}, "
-                f"another source {what} that exists: it is never taken over; rename "
-                "one of them",
+                detail=f"target {what} {t.label!r} {how} source {what} {other!r}, which still "
+                f"exists: it is never taken over; rename one of the two source {what}s",
             )
-        return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
+        if self.adopt_leavers:  # a user deleted and re-created keeps their account
+            return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
+        return Match(kind, Situation.MISSING, s.key)  # the leaver's name is freed for a new one
 
     def _free_for(self, tid: str, key: str, owner: dict[str, str]) -> bool:
         """A target object holding ``key`` as externalId is ours unless another live key owns it."""
@@ -320,6 +325,15 @@ class Matcher:
         if key is not None:
             if (kind, key) in self.source.present:
                 return Match(kind, Situation.SOURCE_UNREADABLE, key, t.key)
+            if self._live(key):  # its owner exists but could not claim it: never deprovision
+                return Match(
+                    kind,
+                    Situation.DISPUTED,
+                    key,
+                    t.key,
+                    detail=f"target {kind.value} {t.label!r} is linked to source {kind.value} "
+                    f"{key!r}, which exists, but is disputed; it is left alone",
+                )
             return Match(kind, Situation.DELETED, key, t.key)
         ext = t.external_id
         if not ext or (self.key_pattern is not None and not re.fullmatch(self.key_pattern, ext)):

@@ -100,8 +100,7 @@ def order(wants: list[Want], holders: dict[str, Holder]) -> Order:
         else:
             out.blocked[w.ident] = holder
     _break_cycles(wants, waits, out)
-    for ident in list(waits):
-        _wave(ident, waits, out, set())
+    _assign_waves(waits, out)
     return out
 
 
@@ -127,22 +126,32 @@ def _break_cycles(wants: list[Want], waits: dict[str, str | None], out: Order) -
                 waits[member] = "free"
 
 
-def _wave(ident: str, waits: dict[str, str | None], out: Order, seen: set[str]) -> int:
-    if ident in out.waves:
-        return out.waves[ident]
-    if ident in out.blocked:
-        return -1
-    seen.add(ident)
-    dep = waits.get(ident)
-    if dep is None:
-        wave = 0
-    elif dep == "free" or dep in seen:
-        wave = 1
-    else:
-        before = _wave(dep, waits, out, seen)
-        if before < 0:
-            out.blocked[ident] = Holder(dep, "", False, "a rename it waits for is blocked")
-            return -1
-        wave = before + 1
-    out.waves[ident] = wave
-    return wave
+def _assign_waves(waits: dict[str, str | None], out: Order) -> None:
+    """Each want's wave: one more than the want it waits for (iteratively: chains of
+    thousands of renames must not exhaust the stack)."""
+    for start in waits:
+        chain: list[str] = []
+        node = start
+        while node not in out.waves and node not in out.blocked:
+            chain.append(node)
+            dep = waits.get(node)
+            if dep is None or dep == "free" or dep in out.waves or dep in chain:
+                break
+            if dep in out.blocked or dep not in waits:
+                out.blocked[node] = Holder(dep, "", False, "a rename it waits for is blocked")
+                break
+            node = dep
+        for ident in reversed(chain):
+            if ident in out.blocked or ident in out.waves:
+                continue
+            dep = waits.get(ident)
+            if dep is None:
+                wave = 0
+            elif dep == "free" or (dep in chain and dep not in out.waves):
+                wave = 1
+            elif dep in out.blocked:
+                out.blocked[ident] = Holder(dep, "", False, "a rename it waits for is blocked")
+                continue
+            else:
+                wave = out.waves[dep] + 1
+            out.waves[ident] = wave

@@ -100,6 +100,8 @@ class Plan:
     """Source user key → target user id, for every user the sync owns."""
     live: Counter[Kind] = field(default_factory=Counter)
     """Active objects this sync owns, by kind: the base of the percentage guards."""
+    disables: Counter[Kind] = field(default_factory=Counter)
+    """Updates that turn an active object inactive (the source's own ``active`` flag)."""
     situations: dict[Kind, Counter[str]] = field(default_factory=dict)
     unchanged: Counter[Kind] = field(default_factory=Counter)
     """Objects (memberships: members) compared equal."""
@@ -175,7 +177,9 @@ class Planner:
                 plan.notices.append(Notice(kind, str(m.key), m.detail, error=False))
         for m in matching.targets:
             t = targets[str(m.target_id)]
-            if m.situation is Situation.DELETED:
+            if m.situation is Situation.DISPUTED:
+                plan.notices.append(Notice(kind, str(m.key), m.detail))
+            elif m.situation is Situation.DELETED:
                 plan.live[kind] += t.active
                 self._deprovision(m, t)
             elif m.situation is Situation.UNMATCHED:
@@ -198,6 +202,8 @@ class Planner:
             bucket.append(
                 Planned(kind, Action.UPDATE, s.key, s.label, t.key, m.situation, tuple(changed))
             )
+            if "active" in changed and t.active and not s.active:
+                self.plan.disables[kind] += 1  # the source deactivated it: guarded like a leaver
 
     def _deprovision(self, m: Match, t: Record) -> None:
         if self.on_delete == "ignore":

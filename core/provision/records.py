@@ -173,6 +173,7 @@ class Reducer:
     def take(self, obj: object, snapshot: Snapshot) -> None:
         source = self.role is Role.SOURCE
         if isinstance(obj, Unreadable):
+            snapshot.of(obj.kind).pop(obj.key, None)  # read twice, once unreadable: not trusted
             snapshot.present.add((obj.kind, obj.key))
             self.errors(obj.kind, obj.key, obj.message)
             return

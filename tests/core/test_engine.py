@@ -236,14 +236,14 @@ def test_adoption_by_user_name_can_be_turned_off(state: Path) -> None:
     assert report.status == "partial"
 
 
-def test_a_recreated_user_takes_over_its_old_target_user(state: Path) -> None:
+def test_a_recreated_user_takes_over_its_old_target_user_when_asked(state: Path) -> None:
     source, target = MemoryConnector.holding(TEN), MemoryConnector()
     sync(source, target, state)
     old = next(k for k, u in target.directory.users.items() if u["userName"] == "user2")
     source.remove("key-user2")
     source.add(SampleUser("user2", "Given2", "Family2", "user2@example.org").to_scim("key-NEW"))
     source.directory.groups["staff"]["members"].append({"value": "key-NEW"})
-    report = sync(source, target, state)
+    report = sync(source, target, state, adopt_leavers=True)
     assert report.users["deactivated"] == report.users["created"] == 0
     assert len(target.directory.users) == 10
     assert target.directory.users[old]["externalId"] == "key-NEW"

@@ -233,15 +233,50 @@ def test_name_matching_never_adopts_an_account_of_another_live_source_user(
     sync(source, target, state)
     state.unlink()  # no state: only externalIds and names are left to match on
     # user3 was renamed (a new address), and a new hire got user3's old address.
+    colleague = next(k for k, u in target.directory.users.items() if u["userName"] == "user3")
     source.directory.users["key-user3"]["userName"] = "user3.renamed"
     source.add(SampleUser("user3", "New", "Hire", "new@example.org").to_scim("key-hire"))
     report = sync(source, target, state)
+    assert report.status == "succeeded", report.errors
     held = by_name(target)
-    assert "user3.renamed" in held
-    assert held["user3.renamed"]["externalId"] == "key-user3"  # the colleague kept theirs
-    assert all(u["externalId"] != "key-hire" for u in held.values())
-    (error,) = [e for e in report.errors if e.key == "key-hire"]
-    assert "never taken over" in error.message or "held by" in error.message
+    assert held["user3.renamed"]["id"] == colleague  # the colleague kept their account
+    assert held["user3.renamed"]["externalId"] == "key-user3"
+    assert held["user3"]["id"] != colleague  # the hire got a new one, once the name was free
+    assert held["user3"]["externalId"] == "key-hire"
+
+
+def test_a_new_user_never_takes_an_account_whose_externalid_names_a_live_user(
+    state: Path,
+) -> None:
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    sync(source, target, state)
+    state.unlink()
+    account = next(k for k, u in target.directory.users.items() if u["userName"] == "user1")
+    target.directory.users[account]["externalId"] = "key-user2"  # edited by hand
+    source.remove("key-user1")
+    source.add(SampleUser("user1", "New", "Hire", "new@example.org").to_scim("key-NEW"))
+    report = sync(source, target, state)
+    assert target.directory.users[account]["externalId"] == "key-user2"  # not taken over
+    assert any(e.key == "key-NEW" and "never taken over" in e.message for e in report.errors)
+
+
+def test_a_leavers_account_goes_to_no_new_user_unless_asked(state: Path) -> None:
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    target.add(Group(display_name="vpn-admins"))  # granted by hand, outside the sync
+    sync(source, target, state)
+    old = next(k for k, u in target.directory.users.items() if u["userName"] == "user1")
+    (vpn,) = [g for g in target.directory.groups.values() if g["displayName"] == "vpn-admins"]
+    vpn["members"] = [{"value": old, "type": "User"}]
+    source.remove("key-user1")
+    assert sync(source, target, state).users["deactivated"] == 1
+    source.add(SampleUser("user1", "New", "Hire", "new@example.org").to_scim("key-NEW"))
+    report = sync(source, target, state)
+    assert report.status == "succeeded", report.errors
+    held = by_name(target)
+    assert held["user1"]["id"] != old  # a new account, without the leaver's grants
+    assert target.directory.users[old]["active"] is False
+    assert target.directory.users[old]["userName"].startswith("user1.left-")
+    assert target.directory.users[old]["externalId"] == "key-user1"
 
 
 # 5. Names converge.
@@ -368,3 +403,57 @@ def test_the_report_names_every_objects_situation(state: Path) -> None:
     report = sync(source, target, state, max_delete_percent=100)
     assert report.situations["users"] == {"linked": 9, "gone from source": 1}
     assert report.situations["groups"] == {"linked": 1, "missing": 1}
+
+
+# Found by review: each failed open or crashed before its fix.
+def test_a_mass_deactivation_through_the_sources_active_flag_is_guarded(state: Path) -> None:
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    sync(source, target, state)
+    for user in source.directory.users.values():
+        user["active"] = False
+    report = sync(source, target, state)
+    assert report.status == "aborted"
+    assert "10 made inactive in the source" in report.reason
+    assert all(u["active"] for u in target.directory.users.values())
+
+
+def test_an_object_linked_to_two_live_keys_is_left_alone(state: Path) -> None:
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    sync(source, target, state)
+    account = links(state)["key-user1"]
+    with State(state) as s:  # a hand-edited or merged state file
+        s.link_many(PAIR, "user", [("key-user2", account)])
+    report = sync(source, target, state)
+    assert target.directory.users[account]["active"] is True
+    assert "user1" in members(target, "staff")
+    assert {e.key for e in report.errors} >= {"key-user1", "key-user2"}
+
+
+def test_a_chain_of_1500_renames_is_ordered_without_recursion() -> None:
+    from provision import names
+
+    wants = [
+        names.Want(f"t{1500 - i:05d}", f"n{i - 1}", f"n{i - 1}", f"n{i}") for i in range(1, 1500)
+    ]
+    order = names.order(wants, {})
+    assert order.blocked == {}
+    assert sorted(order.waves.values()) == list(range(1499))
+
+
+def test_an_object_read_once_readable_and_once_unreadable_is_left_alone(state: Path) -> None:
+    from provision import Unreadable
+
+    source, target = MemoryConnector.holding(TEN), MemoryConnector()
+    sync(source, target, state)
+
+    class Twice(MemoryConnector):
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            yield from self.directory.read(role)
+            yield Unreadable(Kind.USER, "key-user3", "user3 could not be read the second time")
+
+    twice = Twice.holding(TEN)
+    twice.directory.users["key-user3"]["title"] = "Changed"
+    report = sync(twice, target, state)
+    assert "title" not in by_name(target)["user3"]  # not updated from an untrusted read
+    assert [e.key for e in report.errors] == ["key-user3"]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from provision.report import GROUP_COUNTS, KEYS, MEMBERSHIP_COUNTS, USER_COUNTS
 from tests.e2e.world import AWS_SECRET, OCI_SECRET, World
@@ -68,7 +69,11 @@ def test_a_user_deleted_in_cognito_is_deactivated_then_deleted_on_request(world:
     assert "user005" not in world.users()
 
 
-def test_a_user_recreated_in_cognito_is_reactivated_not_duplicated(world: World) -> None:
+@pytest.mark.parametrize("adopt", [False, True])
+def test_a_user_recreated_in_cognito_gets_a_new_account_or_on_request_its_old_one(
+    world: World, adopt: bool
+) -> None:
+    world.configure(sync=f"adopt_leavers = {str(adopt).lower()}")
     world.run()
     before = world.users()["user009"]["id"]
     world.idp.admin_delete_user(UserPoolId=world.pool, Username="user009")
@@ -87,13 +92,21 @@ def test_a_user_recreated_in_cognito_is_reactivated_not_duplicated(world: World)
     world.cognito.reset()
     code, report = world.run()
     assert code == 0, report
-    assert report["users"]["created"] == 0
     held = world.users()["user009"]
-    assert held["id"] == before
-    assert held["active"] is True
     sub = next(a["Value"] for a in new_sub["UserAttributes"] if a["Name"] == "sub")
     assert held["externalId"] == sub
-    assert len(world.users()) == 40
+    assert held["active"] is True
+    if adopt:  # the same person: their account back, nothing duplicated
+        assert report["users"]["created"] == 0
+        assert held["id"] == before
+        assert len(world.users()) == 40
+    else:  # never hand a previous person's account to another identity
+        assert report["users"]["created"] == 1
+        assert held["id"] != before
+        (old,) = [u for u in world.domain.users() if u["id"] == before]
+        assert old["userName"].startswith("user009.left-")
+        assert old["active"] is False
+        assert len(world.users()) == 41
 
 
 def test_the_group_filter_syncs_only_those_groups_and_their_members(world: World) -> None:
