@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -168,11 +170,21 @@ class BarProgress:
 
 
 class LineProgress:
-    """One line per finished phase, for logs and pipes."""
+    """Lines for logs and pipes (cron, CI): each finished phase, and a timestamped line at
+    least every `EVERY` seconds during a long one, so a log never goes silent."""
 
-    def __init__(self) -> None:
+    EVERY = 10.0
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        stamp: Callable[[], str] = lambda: time.strftime("%H:%M:%S"),
+    ) -> None:
         self.name: str | None = None
         self.count = 0
+        self.total: int | None = None
+        self.clock, self.stamp = clock, stamp
+        self.last = clock()
 
     def __enter__(self) -> LineProgress:
         return self
@@ -182,15 +194,21 @@ class LineProgress:
 
     def _end(self) -> None:
         if self.name is not None:
-            err.print(f"{self.name}: {self.count} done")
+            err.print(f"{self.stamp()} {self.name}: {self.count} done")
         self.name = None
 
     def phase(self, name: str, total: int | None = None) -> None:
         self._end()
-        self.name, self.count = name, 0
+        self.name, self.count, self.total = name, 0, total
+        self.last = self.clock()
 
     def advance(self, n: int = 1) -> None:
         self.count += n
+        now = self.clock()
+        if self.name is not None and now - self.last >= self.EVERY:
+            of = f" of {self.total}" if self.total else ""
+            err.print(f"{self.stamp()} {self.name}: {self.count}{of} so far")
+            self.last = now
 
 
 def print_runs(rows: list[RunRow]) -> None:
