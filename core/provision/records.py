@@ -51,6 +51,12 @@ class Progress(Protocol):
 
 
 class NoProgress:
+    def __enter__(self) -> NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
     def phase(self, name: str, total: int | None = None) -> None:
         pass
 

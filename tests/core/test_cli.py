@@ -295,3 +295,19 @@ def test_show_belongs_to_plan_and_refuses_negative_numbers(files: Cli) -> None:
     listed = files("plan", "src->dst", "--show", "0")
     assert listed.returncode == 0
     assert "… and" in listed.stdout  # only the counts; the changes are summed up
+
+
+def test_quiet_runs_print_no_progress_and_json_logs_are_one_object_a_line(files: Cli) -> None:
+    quiet = files("-q", "run", "src->dst")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # no progress lines: the report alone, on stdout
+    assert "succeeded run" in quiet.stdout
+    config = files.cwd / "provision.toml"
+    config.write_text(config.read_text().replace("[dst]", "[backup]"))  # a renamed table
+    logged = files("-q", "--log-format", "json", "run", "src->backup")
+    assert logged.returncode == 0, logged.stderr
+    (line,) = logged.stderr.splitlines()  # the state's note, and nothing else
+    entry = json.loads(line)
+    assert entry["level"] == "warning"
+    assert entry["logger"] == "provision.api"
+    assert "renamed" in entry["message"]

@@ -6,6 +6,7 @@ error, 3 partial (some objects failed).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
 
 
 class Context:
-    def __init__(self, config_path: str | None, debug: bool) -> None:
+    def __init__(self, config_path: str | None, debug: bool, quiet: bool = False) -> None:
         self.config_path = config_path
         self.debug = debug
+        self.quiet = quiet
 
     def config(self) -> Config:
         registry = discover()  # connectors that failed to load still own their tables
@@ -69,9 +71,25 @@ def guarded(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> Any:
     help="Configuration file (default: provision.toml here).",
 )
 @click.option("--debug", is_flag=True, help="Log every step and show tracebacks.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each step does (INFO).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines; the report and errors only.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line, for log collectors.",
+)
 @click.version_option(package_name="provision")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    debug: bool,
+    verbose: bool,
+    quiet: bool,
+    log_format: str,
+) -> None:
     """Keep an identity target in step with a source: test, plan, run.
 
     \b
@@ -79,24 +97,41 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
       provision plan 'cognito->oci'    show what a run would change
       provision run 'cognito->oci'     make the target match the source
     """
-    _configure_logging(debug)
-    ctx.obj = Context(config_path, debug)
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    _configure_logging(level, log_format)
+    ctx.obj = Context(config_path, debug, quiet)
 
 
-def _configure_logging(debug: bool) -> None:
-    """--debug turns on provision's own loggers (core and connectors) only.
+class JsonLines(logging.Formatter):
+    """A log record as one JSON object (time, level, logger, message)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _configure_logging(level: int, log_format: str = "text") -> None:
+    """-v and --debug turn on provision's own loggers (core and connectors) only.
 
     Third-party libraries stay at WARNING: botocore's and httpx's debug logs print request
     headers and response bodies, which carry tokens and temporary credentials.
     """
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    if debug:
-        for name in ("provision", *(f"provision_{c}" for c in discover().connectors)):
-            logging.getLogger(name).setLevel(logging.DEBUG)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    for name in ("provision", *(f"provision_{c}" for c in discover().connectors)):
+        logging.getLogger(name).setLevel(min(level, logging.WARNING))
 
 
 def main() -> None:

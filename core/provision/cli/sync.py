@@ -21,6 +21,7 @@ from provision.display import (
     print_report,
 )
 from provision.interrupt import Interrupt
+from provision.records import NoProgress
 
 if TYPE_CHECKING:
     from provision.engine import Plan
@@ -149,7 +150,13 @@ def _sync(
     config = guarded(ctx, ctx.config)
 
     plans: list[Plan] = []  # printed once the progress display is gone
-    progress = BarProgress() if err.is_terminal and not ctx.debug else LineProgress()
+    progress: Any = (
+        NoProgress()
+        if ctx.quiet
+        else BarProgress()
+        if err.is_terminal and not ctx.debug
+        else LineProgress()
+    )
     interrupt = Interrupt()
     with progress, interrupt.handling():
         report: Report = guarded(
