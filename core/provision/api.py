@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provision import engine
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from provision.engine import Plan, Progress
+    from provision.explain import Explanation
     from provision.report import Report
     from provision.state import RunRow
 
@@ -242,3 +244,19 @@ def connectors(registry: Registry | None = None) -> dict[str, Any]:
         "connectors": [info.as_dict() for _, info in sorted(registry.connectors.items())],
         "errors": [err.as_dict() for err in registry.errors],
     }
+
+
+def explain(
+    config: Config, source: str, target: str, name: str, registry: Registry | None = None
+) -> Explanation:
+    """What a run ``source`` → ``target`` would do to the objects called ``name``, and why;
+    nothing is written, no run is recorded."""
+    from provision.explain import explain as explain_one
+
+    path = config.state_path()
+    with (
+        _endpoints(config, source, target, registry) as (src, dst),
+        State(path if path.exists() else Path(":memory:")) as state,  # never creates a file
+    ):
+        binding = state.bind(f"{source}->{target}", identity(src), identity(dst), dry_run=True)
+        return explain_one(src, dst, config.sync, state, name, pair=binding.key)

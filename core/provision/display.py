@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from provision.api import PairState
     from provision.contract import Check
     from provision.engine import Plan
+    from provision.explain import Explanation
     from provision.report import Report
     from provision.state import RunRow
 
@@ -258,3 +260,42 @@ def print_pairs(pairs: list[PairState]) -> None:
             when = last.started_at[:16].replace("T", " ")
             plan = " (plan)" if last.dry_run else ""
             out.print(f"  last    run {last.id}, {when} UTC, {last.status}{plan}")
+
+
+def print_explanation(found: Explanation) -> None:
+    """One object's story: what it is on each side, its situation, what a run would change."""
+    if found.problem:
+        say(out, "red", "nothing to explain: ", found.problem)
+        return
+    for obj in found.objects:
+        source, target = obj["source"], obj["target"]
+        say(
+            out,
+            "bold",
+            f"{obj['kind']} ",
+            source["name"] if source and "name" in source else (target or {}).get("name", "?"),
+        )
+        if source and "attributes" in source:
+            out.print(f"  source (key {source['key']}): {_brief(source['attributes'])}")
+        elif source:
+            out.print(f"  source: key {source['key']}, not in the source's read")
+        if target and "attributes" in target:
+            out.print(f"  target (id {target['id']}): {_brief(target['attributes'])}")
+        else:
+            out.print("  target: none")
+        via = f" (by {obj['via']})" if obj.get("via") else ""
+        say(out, "cyan", f"  situation: {obj['situation']}{via}", f": {obj['rule']}")
+        out.print(f"  reaction: {obj['reaction']}")
+        for note in [obj.get("detail"), *obj.get("notes", [])]:
+            if note:
+                say(out, "yellow", "  note: ", note)
+        for change in obj["changes"] or ["no change"]:
+            out.print(f"  a run would: {change}")
+        for a in obj["attributes"]:
+            out.print(f"    {a['attribute']}: {_brief(a['before'])} -> {_brief(a['after'])}")
+
+
+def _brief(value: Any, limit: int = 120) -> str:
+    """A value on one line, long ones shortened."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else "(none)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

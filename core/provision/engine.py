@@ -17,12 +17,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provision import guard, mapping
 from provision.apply import Applier, Interrupted
 from provision.contract import Kind, Role
-from provision.match import Matcher
+from provision.match import Matcher, Matching
 from provision.plan import Plan, Planned, Planner
 from provision.records import (
     NAME_RULES,
@@ -41,7 +41,16 @@ if TYPE_CHECKING:
     from provision.plugins import Endpoint
     from provision.state import State
 
-__all__ = ["NoProgress", "Plan", "Planned", "Progress", "ReadError", "Sync", "run"]
+__all__ = [
+    "NoProgress",
+    "Plan",
+    "Planned",
+    "Progress",
+    "ReadError",
+    "Sync",
+    "read_both",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,8 @@ class Sync:
     """The key the state file holds this pair's links under (default ``SRC->DST``)."""
     interrupt: threading.Event = field(default_factory=threading.Event)
     """Set by a signal (`provision.interrupt`): stop reading, stop taking new writes."""
+    watch: Callable[[Role, Kind, str, str, str | None, dict[str, Any]], None] | None = None
+    """Sees each object's projection as it is reduced (`provision.explain`)."""
 
     def __post_init__(self) -> None:
         self.pair = self.pair or f"{self.source.name}->{self.target.name}"
@@ -75,7 +86,12 @@ class Sync:
         errors = functools.partial(self._read_error, role)
         if role is Role.TARGET:
             return Reducer(
-                role, tuple(s.user_attributes), tuple(s.group_attributes), errors, fold=self.fold
+                role,
+                tuple(s.user_attributes),
+                tuple(s.group_attributes),
+                errors,
+                fold=self.fold,
+                watch=self.watch,
             )
         normalize = self.target.hook.provision_normalize
         return Reducer(
@@ -86,6 +102,7 @@ class Sync:
             spool=self.spool,
             normalize=normalize if normalize.get_hookimpls() else None,
             fold=self.fold,
+            watch=self.watch,
         )
 
     def _read_error(self, role: Role, kind: Kind, key: str, message: str) -> None:
@@ -163,20 +180,7 @@ class Sync:
     def plan(self, source: Snapshot, target: Snapshot) -> Plan:
         s = self.settings
         self.progress.phase("plan", len(source.users) + len(source.groups))
-        pattern = self.source.info.capabilities.user_key_pattern
-        matchings = [
-            Matcher(
-                kind,
-                source,
-                target,
-                self.state.links(self.pair, kind.value),
-                match_by_name=(s.match_users_by if kind is Kind.USER else s.match_groups_by)
-                != "none",
-                key_pattern=pattern if kind is Kind.USER else None,
-                adopt_leavers=s.adopt_leavers,
-            ).run()
-            for kind in (Kind.USER, Kind.GROUP)
-        ]
+        matchings = self.match(source, target)
         planner = Planner(
             source,
             target,
@@ -189,6 +193,24 @@ class Sync:
         self.progress.advance(len(source.users) + len(source.groups))
         self._report_plan(plan)
         return plan
+
+    def match(self, source: Snapshot, target: Snapshot) -> list[Matching]:
+        """Users' and groups' situations, in that order."""
+        s = self.settings
+        pattern = self.source.info.capabilities.user_key_pattern
+        return [
+            Matcher(
+                kind,
+                source,
+                target,
+                self.state.links(self.pair, kind.value),
+                match_by_name=(s.match_users_by if kind is Kind.USER else s.match_groups_by)
+                != "none",
+                key_pattern=pattern if kind is Kind.USER else None,
+                adopt_leavers=s.adopt_leavers,
+            ).run()
+            for kind in (Kind.USER, Kind.GROUP)
+        ]
 
     def _report_plan(self, plan: Plan) -> None:
         r = self.report
@@ -268,7 +290,7 @@ def run(
     return report
 
 
-def _read_both(sync: Sync) -> tuple[Snapshot, Snapshot] | None:
+def read_both(sync: Sync) -> tuple[Snapshot, Snapshot] | None:
     """Both sides at once (the source's read mostly waits on its rate limit); None if one
     failed or the run was interrupted, with the report saying so. Nothing is written unless
     both completed."""
@@ -328,7 +350,7 @@ def _run(
     sync: Sync, dry_run: bool, allow_deletes: bool, on_plan: Callable[[Plan], None] | None
 ) -> None:
     report = sync.report
-    snapshots = _read_both(sync)
+    snapshots = read_both(sync)
     if snapshots is None:
         return
     plan = sync.plan(*snapshots)

@@ -152,6 +152,9 @@ class Reducer:
     normalize: Callable[..., dict[str, Any] | None] | None = None
     """The target's `provision_normalize` (source side only)."""
     fold: Callable[[str], str] = str.lower
+    watch: Callable[[Role, Kind, str, str, str | None, dict[str, Any]], None] | None = None
+    """Sees each reduced object's projection (``provision explain``): side, kind, key, name,
+    externalId."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attributes(self, kind: Kind) -> tuple[str, ...]:
@@ -214,6 +217,8 @@ class Reducer:
             if source and self.normalize is not None:
                 projection = self._normalized(kind, projection, attributes)
             digest = mapping.digest(projection, attributes)
+            if self.watch is not None:
+                self.watch(self.role, kind, key, label, obj.external_id, projection)
             if self.spool is not None:
                 self.spool.put(kind, key, type(obj), projection)
         except Exception as err:  # one object the engine cannot reduce stops no other

@@ -17,6 +17,7 @@ from provision.display import (
     LineProgress,
     err,
     out,
+    print_explanation,
     print_plan,
     print_report,
 )
@@ -194,3 +195,23 @@ def _sync(
     if changes_exit and code == 0 and report.planned_writes:
         code = CHANGES
     sys.exit(1 if unsaved and code == 0 else code)
+
+
+@cli.command()
+@click.argument("pair")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def explain(ctx: Context, pair: str, name: str, as_json: bool) -> None:
+    """Explain what a run of PAIR would do to NAME (a userName, group name or source key), and
+    why: the source object as mapped, the target object it matches and by which rule, the
+    change attribute by attribute. Writes nothing.
+    """
+    source, target = _pair("explain", pair, None)
+    config = guarded(ctx, ctx.config)
+    found = guarded(ctx, api.explain, config, source, target, name)
+    if as_json:
+        out.print_json(json.dumps(found.as_dict()))
+    else:
+        print_explanation(found)
+    sys.exit(1 if found.problem else 0)
