@@ -57,10 +57,29 @@ def print_plan(plan: Plan, show: int) -> None:
         total += 1
         if total <= show:
             say(out, *styles[item.action.value], item.describe())
+            for line in _detail_lines(item.details):
+                out.print(f"    {line}")
     if total > show:
         out.print(f"… and {total - show} more (--show N lists more)")
     if total == 0:
         out.print("no changes: the target matches the source")
+
+
+def _detail_lines(details: dict[str, Any]) -> list[str]:
+    """What a reviewer reads under a planned change: values before and after, members."""
+    lines = []
+    before, after = details.get("before"), details.get("after")
+    if before is not None and after is not None:
+        lines += [f"{a}: {_brief(before.get(a))} -> {_brief(after.get(a))}" for a in after]
+    elif after is not None:
+        lines.append(f"sends {_brief(after, 160)}")
+    for sign, what in (("+", "add"), ("-", "remove")):
+        members = details.get(what) or []
+        if members:
+            names = ", ".join(m["name"] for m in members[:10])
+            more = f" and {len(members) - 10} more" if len(members) > 10 else ""
+            lines.append(f"{sign} {names}{more}")
+    return lines
 
 
 USER_COLUMNS = ("read", "created", "updated", "deactivated", "deleted", "unchanged", "failed")

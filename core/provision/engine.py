@@ -25,10 +25,12 @@ from provision.contract import Kind, Role
 from provision.match import Matcher, Matching
 from provision.plan import Plan, Planned, Planner
 from provision.records import (
+    NAME_ATTRIBUTE,
     NAME_RULES,
     NoProgress,
     Progress,
     ReadError,
+    Record,
     Reducer,
     Snapshot,
     Spool,
@@ -68,6 +70,8 @@ class Sync:
     spool: Spool = field(default_factory=Spool)
     pair: str = ""
     """The key the state file holds this pair's links under (default ``SRC->DST``)."""
+    target_spool: Spool | None = None
+    """The target's projections too, for a plan a person reviews (values before and after)."""
     interrupt: threading.Event = field(default_factory=threading.Event)
     """Set by a signal (`provision.interrupt`): stop reading, stop taking new writes."""
     watch: Callable[[Role, Kind, str, str, str | None, dict[str, Any]], None] | None = None
@@ -90,6 +94,7 @@ class Sync:
                 tuple(s.user_attributes),
                 tuple(s.group_attributes),
                 errors,
+                spool=self.target_spool,
                 fold=self.fold,
                 watch=self.watch,
             )
@@ -212,6 +217,28 @@ class Sync:
             for kind in (Kind.USER, Kind.GROUP)
         ]
 
+    def annotate(self, plan: Plan, source: Snapshot, target: Snapshot) -> None:
+        """Fill in what a person reviewing ``plan`` needs: values before and after, members
+        by name. Only for plans: a run does not keep the target's values."""
+        spool = self.target_spool
+        for p in plan.changes():
+            if p.kind is Kind.MEMBERSHIP:
+                p.details = {
+                    "add": [_named(k, source.users.get(k)) for k in p.add],
+                    "remove": [_named(t, target.users.get(t), "id") for t in p.remove],
+                }
+            elif p.action.value == "create":
+                p.details = {"after": self.spool.get(p.kind, p.key)[1]}
+            elif p.action.value == "update" and spool is not None and p.target_id:
+                now = spool.get(p.kind, p.target_id)[1]
+                wanted = {NAME_ATTRIBUTE[p.kind]: p.rename} if p.rename else None
+                if wanted is None:
+                    wanted = self.spool.get(p.kind, p.key)[1]
+                p.details = {
+                    "before": {a: now.get(a) for a in p.attributes},
+                    "after": {a: wanted.get(a) for a in p.attributes},
+                }
+
     def _report_plan(self, plan: Plan) -> None:
         r = self.report
         for kind, counts in plan.situations.items():
@@ -233,6 +260,10 @@ class Sync:
                 r.error(n.kind, n.key, "match", n.message)
             else:
                 r.warn(n.kind, n.key, "match", n.message)
+
+
+def _named(key: str, record: Record | None, field: str = "key") -> dict[str, str]:
+    return {field: key, "name": record.label if record is not None else "(unknown)"}
 
 
 def now() -> str:
@@ -270,6 +301,7 @@ def run(
         progress or NoProgress(),
         pair=pair or "",
         interrupt=interrupt or threading.Event(),
+        target_spool=Spool() if dry_run else None,
     )
     try:
         _run(sync, dry_run, allow_deletes, on_plan)
@@ -279,6 +311,8 @@ def run(
         raise
     finally:
         sync.spool.close()
+        if sync.target_spool is not None:
+            sync.target_spool.close()
         for endpoint in (source, target):
             stats = endpoint.hook.provision_request_stats()
             if stats is not None:
@@ -354,6 +388,8 @@ def _run(
     if snapshots is None:
         return
     plan = sync.plan(*snapshots)
+    if dry_run:
+        sync.annotate(plan, *snapshots)
     if on_plan is not None:
         on_plan(plan)
     refusals = [] if allow_deletes else guard.check(plan, sync.settings)

@@ -39,8 +39,9 @@ class Planned:
     """The new name of a rename that is not the source's (a freed leaver, a temporary step)."""
     wave: int = 0
     """Within its phase, the write call it belongs to (renames that wait for others)."""
-    before: dict[str, Any] = field(default_factory=dict)
-    """Display only: who the members are (``{key: name}``)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """For a person reviewing a plan: an update's values ``before`` and ``after``, a create's
+    attributes (``after``), a membership change's members by name (``add``, ``remove``)."""
 
     def as_dict(self) -> dict[str, Any]:
         """For ``provision plan --json``: members by source key (adds) and target id (removes)."""
@@ -55,6 +56,7 @@ class Planned:
             "rename": self.rename,
             "add_members": list(self.add),
             "remove_members": list(self.remove),
+            **({"details": self.details} if self.details else {}),
         }
 
     def describe(self) -> str:

@@ -311,3 +311,29 @@ def test_quiet_runs_print_no_progress_and_json_logs_are_one_object_a_line(files:
     assert entry["level"] == "warning"
     assert entry["logger"] == "provision.api"
     assert "renamed" in entry["message"]
+
+
+def test_a_plan_shows_values_before_and_after_and_members_by_name(files: Cli) -> None:
+    assert files("run", "src->dst").returncode == 0
+    source = json.loads((files.cwd / "src.json").read_text())
+    (person,) = [u for u in source["Users"] if u["userName"] == "person4"]
+    person["title"] = "Lead"
+    (leads,) = [g for g in source["Groups"] if g["displayName"] == "leads"]
+    leads["members"] = [{"value": "key-person0"}, {"value": "key-person4"}]
+    write(files.cwd / "src.json", source)
+    text = files("plan", "src->dst")
+    assert "~ update user person4 (title)" in text.stdout
+    assert '    title: (none) -> "Lead"' in text.stdout
+    assert "    + person4" in text.stdout
+    assert "    - person1" in text.stdout
+    code, plan = files.json("plan", "src->dst")
+    (members,) = [c for c in plan["changes"] if c["kind"] == "membership"]
+    assert members["details"]["add"] == [{"key": "key-person4", "name": "person4"}]
+    assert [m["name"] for m in members["details"]["remove"]] == ["person1"]
+
+
+def test_a_plan_shows_what_a_create_will_send(files: Cli) -> None:
+    code, plan = files.json("plan", "src->dst")
+    (create,) = [c for c in plan["changes"] if c["name"] == "person0"]
+    assert create["details"]["after"]["userName"] == "person0"
+    assert create["details"]["after"]["emails"][0]["value"] == "person0@example.org"
