@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from provision.engine import Plan, Progress
     from provision.explain import Explanation
     from provision.report import Report
+    from provision.saved import SavedPlan
     from provision.state import RunRow
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def sync(
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     interrupt: threading.Event | None = None,
+    expect: SavedPlan | None = None,
 ) -> Report:
     """Run (or plan, with ``dry_run``) the full sync ``source`` → ``target``.
 
@@ -132,6 +134,7 @@ def sync(
                 on_plan=on_plan,
                 pair=binding.key,
                 interrupt=interrupt,
+                expect=expect,
             )
 
 

@@ -37,6 +37,7 @@ from provision.records import (
     Stopped,
 )
 from provision.report import Report
+from provision.saved import SavedPlan, fingerprint
 
 if TYPE_CHECKING:
     from provision.config import SyncSettings
@@ -282,6 +283,7 @@ def run(
     on_plan: Callable[[Plan], None] | None = None,
     pair: str | None = None,
     interrupt: threading.Event | None = None,
+    expect: SavedPlan | None = None,
 ) -> Report:
     """Run (or, with ``dry_run``, plan) one full sync from ``source`` to ``target``.
 
@@ -289,6 +291,7 @@ def run(
     the report's status and errors say what happened. ``on_plan`` sees the plan before any
     write. ``pair`` is the key of this pair's links in ``state`` (default ``SRC->DST``).
     ``interrupt``, once set, ends the run early and cleanly: status ``interrupted``.
+    ``expect`` is a saved plan: the run writes only if it still holds (`provision.saved`).
     """
     report = Report(source.name, target.name, dry_run, now())
     started = time.monotonic()
@@ -304,7 +307,7 @@ def run(
         target_spool=Spool() if dry_run else None,
     )
     try:
-        _run(sync, dry_run, allow_deletes, on_plan)
+        _run(sync, dry_run, allow_deletes, on_plan, expect)
     except BaseException as err:
         report.status = "failed"
         report.reason = report.reason or f"the run stopped: {type(err).__name__}: {err}"
@@ -381,17 +384,33 @@ def _interrupted(sync: Sync, what: str) -> None:
 
 
 def _run(
-    sync: Sync, dry_run: bool, allow_deletes: bool, on_plan: Callable[[Plan], None] | None
+    sync: Sync,
+    dry_run: bool,
+    allow_deletes: bool,
+    on_plan: Callable[[Plan], None] | None,
+    expect: SavedPlan | None = None,
 ) -> None:
     report = sync.report
     snapshots = read_both(sync)
     if snapshots is None:
         return
     plan = sync.plan(*snapshots)
+    if dry_run or expect is not None:  # what a saved plan is checked against
+        links = {k.value: sync.state.links(sync.pair, k.value) for k in (Kind.USER, Kind.GROUP)}
+        plan.fingerprint = fingerprint(*snapshots, links, sync.settings)
     if dry_run:
         sync.annotate(plan, *snapshots)
     if on_plan is not None:
         on_plan(plan)
+    if expect is not None:
+        drift = expect.drift(plan.fingerprint, plan)
+        if drift:
+            report.status = "aborted"
+            report.reason = (
+                f"the saved plan no longer holds: {drift}. Nothing was written. Review a new "
+                "plan (provision plan --out FILE) and apply that one."
+            )
+            return
     refusals = [] if allow_deletes else guard.check(plan, sync.settings)
     if refusals:
         report.status = "aborted"

@@ -110,6 +110,8 @@ class Plan:
     notices: list[Notice] = field(default_factory=list)
     unmatched: list[dict[str, str]] = field(default_factory=list)
     """Target objects linked to nothing that carry a source-shaped externalId."""
+    fingerprint: dict[str, str] = field(default_factory=dict)
+    """What the plan was computed from (`provision.saved.fingerprint`)."""
     group_members: dict[str, int] = field(default_factory=dict)
     """Target group id → members this sync owns in it now (the per-group guard's base)."""
 

@@ -327,6 +327,7 @@ def test_a_plan_shows_values_before_and_after_and_members_by_name(files: Cli) ->
     assert "    + person4" in text.stdout
     assert "    - person1" in text.stdout
     code, plan = files.json("plan", "src->dst")
+    assert code == 0
     (members,) = [c for c in plan["changes"] if c["kind"] == "membership"]
     assert members["details"]["add"] == [{"key": "key-person4", "name": "person4"}]
     assert [m["name"] for m in members["details"]["remove"]] == ["person1"]
@@ -334,6 +335,7 @@ def test_a_plan_shows_values_before_and_after_and_members_by_name(files: Cli) ->
 
 def test_a_plan_shows_what_a_create_will_send(files: Cli) -> None:
     code, plan = files.json("plan", "src->dst")
+    assert code == 0
     (create,) = [c for c in plan["changes"] if c["name"] == "person0"]
     assert create["details"]["after"]["userName"] == "person0"
     assert create["details"]["after"]["emails"][0]["value"] == "person0@example.org"

@@ -23,6 +23,7 @@ from provision.display import (
 )
 from provision.interrupt import Interrupt
 from provision.records import NoProgress
+from provision.saved import SavedPlan, SavedPlanError, changes_of
 
 if TYPE_CHECKING:
     from provision.engine import Plan
@@ -110,18 +111,26 @@ def _sync_options(fn: Any) -> Any:
     help="List at most N changes (0: none, only the counts).",
 )
 @click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan to FILE, for review and `provision apply FILE`.",
+)
+@click.option(
     "--exit-code",
     "changes_exit",
     is_flag=True,
     help=f"Exit {CHANGES} when the plan has changes (0 when it has none), for CI.",
 )
 @click.pass_obj
-def plan(ctx: Context, /, show: int, changes_exit: bool, **kwargs: Any) -> None:
+def plan(
+    ctx: Context, /, show: int, changes_exit: bool, out_file: Path | None, **kwargs: Any
+) -> None:
     """Show what a run would change, writing nothing.
 
     PAIR is 'SRC->DST' (quoted: the shell takes > as a redirection) or SRC DST.
     """
-    _sync(ctx, dry_run=True, show=show, changes_exit=changes_exit, **kwargs)
+    _sync(ctx, dry_run=True, show=show, changes_exit=changes_exit, out_file=out_file, **kwargs)
 
 
 @cli.command()
@@ -135,6 +144,45 @@ def run(ctx: Context, /, **kwargs: Any) -> None:
     _sync(ctx, dry_run=False, show=0, changes_exit=False, **kwargs)
 
 
+@cli.command()
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON report to FILE.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option("--allow-deletes", is_flag=True, help="Let this run exceed the deletion guards.")
+@click.pass_obj
+def apply(
+    ctx: Context, plan_file: Path, report_file: Path | None, as_json: bool, allow_deletes: bool
+) -> None:
+    """Apply a plan saved by `provision plan --out FILE`, exactly as reviewed.
+
+    Both ends are read again and the plan computed afresh: if anything it was computed from
+    changed since (either end, the links, the [sync] settings), nothing is written and the
+    command says what drifted (exit 1).
+    """
+    try:
+        saved = SavedPlan.load(plan_file)
+    except SavedPlanError as error:
+        fail(str(error), 2)
+    _sync(
+        ctx,
+        pair=saved.source,
+        target=saved.target,
+        report_file=report_file,
+        as_json=as_json,
+        allow_deletes=allow_deletes,
+        incremental=False,
+        show=0,
+        changes_exit=False,
+        dry_run=False,
+        expect=saved,
+    )
+
+
 def _sync(
     ctx: Context,
     pair: str,
@@ -146,6 +194,8 @@ def _sync(
     show: int,
     changes_exit: bool,
     dry_run: bool,
+    out_file: Path | None = None,
+    expect: SavedPlan | None = None,
 ) -> None:
     source, target = _pair("plan" if dry_run else "run", pair, target)
     config = guarded(ctx, ctx.config)
@@ -172,6 +222,7 @@ def _sync(
             progress=progress,
             on_plan=plans.append if dry_run else None,
             interrupt=interrupt,
+            expect=expect,
         )
     data = report.as_dict()
     for plan in plans:
@@ -179,6 +230,14 @@ def _sync(
             data["changes"] = [item.as_dict() for item in plan.changes()]
         if not as_json:
             print_plan(plan, show)
+        if out_file is not None and report.status in ("succeeded", "partial"):
+            saved = SavedPlan(source, target, plan.fingerprint, changes_of(plan))
+            details = [item.as_dict() for item in plan.changes()]
+            try:
+                out_file.write_text(json.dumps(saved.as_dict(details), indent=1) + "\n")
+            except OSError as error:
+                fail(f"cannot write the plan to {out_file}: {error.strerror}", 1)
+            err.print(f"plan saved to {out_file}: review it, then provision apply {out_file}")
     unsaved = False
     if report_file is not None:
         try:
