@@ -51,7 +51,7 @@ class CognitoSource:
     @hookimpl
     def provision_sandbox(port: int) -> Sandbox:
         """moto's Cognito (`provision_cognito.standin`), imported here only: never in production."""
-        require("cognito", "provision[sandbox]", "moto", "flask", "werkzeug")
+        require("cognito", "provision-sync[sandbox]", "moto", "flask", "werkzeug")
         from provision_cognito.sandbox import CognitoSandbox
 
         return CognitoSandbox(port)

@@ -57,7 +57,7 @@ class OciTarget:
     @hookimpl
     def provision_sandbox(port: int) -> Sandbox:
         """The emulator (`provision_oci.emulator`), imported here only: never in production."""
-        require("oci", "provision[sandbox]", "scim2_server", "werkzeug")
+        require("oci", "provision-sync[sandbox]", "scim2_server", "werkzeug")
         from provision_oci.sandbox import OciSandbox
 
         return OciSandbox(port)

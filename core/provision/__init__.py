@@ -38,7 +38,12 @@ from provision.contract import (
 )
 from provision.hookspecs import hookimpl
 
+DISTRIBUTION = "provision-sync"
+"""The distribution on the package index (``provision`` there is an unrelated project); the
+import packages and the ``provision`` command keep their names."""
+
 __all__ = [
+    "DISTRIBUTION",
     "Action",
     "Capabilities",
     "Change",

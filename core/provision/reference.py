@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
+from provision import DISTRIBUTION
 from provision.config import ENV_PREFIX, SYNC_TABLE, SyncSettings
 from provision.plugins import Registry, discover
 
@@ -70,7 +71,7 @@ def configuration(registry: Registry | None = None) -> str:
     parts = [INTRO.format(prefix=ENV_PREFIX)]
     parts.append(f"## `[{SYNC_TABLE}]`\n\n{table(SYNC_TABLE, SyncSettings)}\n")
     for name, info in sorted(registry.connectors.items()):
-        if info.distribution != "provision":
+        if info.distribution != DISTRIBUTION:
             continue  # third-party connectors document their own settings
         roles = " and ".join(sorted(r.value for r in info.roles))
         parts.append(

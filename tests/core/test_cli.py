@@ -241,7 +241,7 @@ def test_connectors_lists_the_built_in_file_connector(cli: Cli) -> None:
     assert code == 0
     (file,) = [c for c in found["connectors"] if c["name"] == "file"]
     assert file["roles"] == ["source", "target"]
-    assert file["distribution"] == "provision"
+    assert file["distribution"] == "provision-sync"
 
 
 def test_settings_come_from_the_environment(cli: Cli) -> None:

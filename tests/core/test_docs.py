@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provision import DISTRIBUTION
 from provision.plugins import discover
 from provision.reference import configuration
 from tests.conftest import ROOT
@@ -20,7 +21,7 @@ def test_the_configuration_reference_is_current() -> None:
 def test_every_key_of_every_built_in_connector_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     for name, info in discover().connectors.items():
-        if info.distribution != "provision":
+        if info.distribution != DISTRIBUTION:
             continue
         assert f"## `[{name}]`" in text
         for key, field in info.settings_model.model_fields.items():

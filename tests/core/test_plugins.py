@@ -112,7 +112,7 @@ def ep(name: str, value: str) -> EntryPoint:
 def test_the_file_connector_is_found_through_its_entry_point() -> None:
     registry = discover()
     info = registry.get("file")
-    assert info.distribution == "provision"
+    assert info.distribution == "provision-sync"
     assert info.roles == {Role.SOURCE, Role.TARGET}
     assert info.cls.__module__ == "provision_file"
     assert "file" not in {e.name for e in registry.errors}
@@ -174,7 +174,7 @@ def test_a_name_registered_by_two_distributions_names_both(fakes: str, tmp_path:
             *rival.entry_points.select(group=ENTRY_POINT_GROUP),
         ]
     )
-    assert registry.get("file").distribution == "provision"  # the first one found stays
+    assert registry.get("file").distribution == "provision-sync"  # the first one found stays
     (error,) = registry.errors
     assert (error.name, error.distribution) == ("file", "provision-rival")
     assert "also registered by provision" in error.error

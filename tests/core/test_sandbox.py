@@ -87,7 +87,7 @@ def test_a_missing_sandbox_extra_is_named(name: str, module: str) -> None:
     )
     assert result.stdout.strip() == (
         f"the {name} sandbox needs {module}, which is not installed: "
-        "pip install 'provision[sandbox]'"
+        "pip install 'provision-sync[sandbox]'"
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from provision import DISTRIBUTION
 from provision.config import ConfigError, load
 from provision.display import err, say
 from provision.plugins import ConnectorBug, discover
@@ -80,7 +81,7 @@ def guarded(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> Any:
     show_default=True,
     help="json: one JSON object a line, for log collectors.",
 )
-@click.version_option(package_name="provision")
+@click.version_option(package_name=DISTRIBUTION)
 @click.pass_context
 def cli(
     ctx: click.Context,
