@@ -49,6 +49,8 @@ class OciTarget:
     def __init__(self, settings: OciSettings) -> None:
         self.settings = settings
         self.client = OciClient(settings)
+        self.recovery: dict[str, list[dict[str, Any]]] = {}
+        """User id → the recovery emails the domain holds, kept by every emails PATCH."""
 
     def close(self) -> None:
         self.client.close()
@@ -76,14 +78,14 @@ class OciTarget:
 
     @hookimpl
     def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
-        return Writer(self.client, self.settings.notify_users).write(changes)
+        return Writer(self.client, self.settings.notify_users, self.recovery).write(changes)
 
     @hookimpl
     def provision_full_read(
         self, attributes: frozenset[str]
     ) -> Iterator[User[Any] | Group | Unreadable]:
         for data in self._all("/Users", _user_fields(attributes)):
-            yield mapping.user_from_oci(data)
+            yield self._user(data)
         yield from self._with_members(list(self._all("/Groups", GROUP_FIELDS)))
 
     @hookimpl
@@ -93,9 +95,16 @@ class OciTarget:
         """The objects of ``ids`` that exist, read as the full read reads them."""
         if kind is Kind.USER:
             for data in self._by_id("/Users", _user_fields(attributes), ids):
-                yield mapping.user_from_oci(data)
+                yield self._user(data)
         else:
             yield from self._with_members(list(self._by_id("/Groups", GROUP_FIELDS, ids)))
+
+    def _user(self, data: dict[str, Any]) -> User[Any] | Unreadable:
+        """The user as compared; its recovery emails remembered for the writer."""
+        recovery = mapping.recovery_emails(data)
+        if recovery:
+            self.recovery[str(data.get("id"))] = recovery
+        return mapping.user_from_oci(data)
 
     def _with_members(self, groups: list[dict[str, Any]]) -> Iterator[Group]:
         """Groups with their members, read concurrently (list calls never carry members)."""

@@ -54,6 +54,7 @@ from scim2_models import (
     AuthenticationScheme,
     Bulk,
     ChangePassword,
+    Email,
     Context,
     EnterpriseUser,
     ETag,
@@ -312,6 +313,8 @@ class OciStorage(InMemoryStorage):
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self.lock:
             resource = self._checked(resource_type, resource)
+            if resource_type.name == "User":
+                add_recovery_email(cast(User[Any], resource))
             created = super().create(resource_type, resource)
             self._index(created)
             if resource_type.name == "User":
@@ -453,6 +456,21 @@ class OciStorage(InMemoryStorage):
                 for m in group.members
             ]
         return group
+
+
+def add_recovery_email(user: User[Any]) -> None:
+    """A created user gets a ``type: recovery`` copy of its primary e-mail.
+
+    Source: terraform-provider-oci, ``identity_domains_user_test.go``: a user created with one
+    email is read back with ``emails.# == "2"`` (and the provider ignores changes on
+    ``emails`` for that reason). Only on create: whether a later replace of ``emails`` keeps or
+    re-adds it is unconfirmed, so a replace here drops what it does not name (RFC 7644).
+    """
+    emails = list(user.emails or [])
+    primary = next((e for e in emails if e.primary), None)
+    if primary is None or any(str(e.type or "") == "recovery" for e in emails):
+        return
+    user.emails = [*emails, Email(value=primary.value, type="recovery")]
 
 
 def check_emails(user: Resource[Any]) -> None:

@@ -26,7 +26,11 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 STATUS_CHANGER = "urn:ietf:params:scim:schemas:oracle:idcs:UserStatusChanger"
 
-EMAIL_TYPES = frozenset({"work", "home", "other", "recovery"})
+RECOVERY = "recovery"
+EMAIL_TYPES = frozenset({"work", "home", "other"})
+"""The email types the sync manages. The domain adds a ``recovery`` copy of the primary email
+on create (terraform-provider-oci identity_domains_user_test.go reads two emails back): that
+one is the domain's, never compared and never overwritten (`keep_recovery`)."""
 MULTI = ("value", "type", "primary", "display")
 SUBATTRIBUTES: dict[str, tuple[str, ...]] = {
     "name": (
@@ -92,7 +96,10 @@ def user_from_oci(data: dict[str, Any]) -> User[Any] | Unreadable:
         if data.get(name) not in (None, ""):
             clean[name] = data[name]
     for name, allowed in SUBATTRIBUTES.items():
-        value = _keep(data.get(name), allowed)
+        raw = data.get(name)
+        if name == "emails":
+            raw = [e for e in raw or () if not is_recovery(e)]
+        value = _keep(raw, allowed)
         if value:
             clean[name] = value
     try:
@@ -107,6 +114,41 @@ def user_from_oci(data: dict[str, Any]) -> User[Any] | Unreadable:
             f"domain user {data.get('userName')!r} cannot be read ({problems}); "
             "it is left as it is",
         )
+
+
+def is_recovery(email: Any) -> bool:
+    return isinstance(email, dict) and str(email.get("type") or "").lower() == RECOVERY
+
+
+def recovery_emails(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recovery emails the domain holds for a user, as a PATCH must send them back."""
+    return [
+        {k: v for k, v in e.items() if k in ("value", "type")}
+        for e in data.get("emails") or ()
+        if is_recovery(e) and e.get("value")
+    ]
+
+
+def keep_recovery(
+    operations: list[dict[str, Any]], recovery: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``operations`` of a user PATCH, with the recovery emails kept.
+
+    A ``replace`` of ``emails`` replaces every value (RFC 7644 §3.5.2.3), so it carries the
+    recovery emails read from the domain; a ``remove`` of ``emails`` becomes a replace with
+    them alone.
+    """
+    if not recovery:
+        return operations
+    kept = []
+    for op in operations:
+        if str(op.get("path") or "") == "emails":
+            if op.get("op") == "replace":
+                op = {**op, "value": [*(op.get("value") or []), *recovery]}
+            elif op.get("op") == "remove":
+                op = {"op": "replace", "path": "emails", "value": list(recovery)}
+        kept.append(op)
+    return kept
 
 
 def group_from_oci(data: dict[str, Any], members: list[str]) -> Group:

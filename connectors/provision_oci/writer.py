@@ -68,9 +68,16 @@ class Pending:
 class Writer:
     """One ``provision_write`` call."""
 
-    def __init__(self, client: OciClient, notify_users: bool) -> None:
+    def __init__(
+        self,
+        client: OciClient,
+        notify_users: bool,
+        recovery: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.client = client
         self.notify = notify_users
+        self.recovery = recovery or {}
+        """User id → recovery emails read from the domain: an emails PATCH sends them back."""
 
     def write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
         limits = self.client.bulk_limits()
@@ -124,10 +131,10 @@ class Writer:
         elif action is Action.UPDATE:
             if change.patch is None:
                 raise _Refused("an update needs a patch")
-            patch = change.patch.model_dump(mode="json")
-            ops.append(
-                Operation("PATCH", f"{collection}/{tid}", mapping.patch_body(patch["Operations"]))
-            )
+            operations = change.patch.model_dump(mode="json")["Operations"]
+            if kind is Kind.USER and tid:
+                operations = mapping.keep_recovery(operations, self.recovery.get(tid, []))
+            ops.append(Operation("PATCH", f"{collection}/{tid}", mapping.patch_body(operations)))
         elif action is Action.DEACTIVATE:
             ops.append(
                 Operation(

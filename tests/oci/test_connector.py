@@ -90,6 +90,30 @@ def test_an_attribute_change_is_one_patch_of_that_attribute(
     assert sync(source, target(domain), tmp_path / "s.db").writes == 0
 
 
+def test_the_recovery_email_the_domain_adds_causes_no_update(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    assert {e["type"] for e in by_name(domain)["person3"]["emails"]} == {"work", "recovery"}
+    domain.reset_counts()
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+    assert writes(domain) == {}
+
+
+def test_an_email_change_keeps_the_recovery_email(domain: OciEmulator, tmp_path: Path) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.directory.users["key-person4"]["emails"] = [
+        {"value": "moved@example.org", "type": "work", "primary": True}
+    ]
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.users["updated"] == 1, report.as_dict()
+    emails = {(e["value"], e["type"]) for e in by_name(domain)["person4"]["emails"]}
+    assert emails == {("moved@example.org", "work"), ("person4@example.org", "recovery")}
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+
+
 def test_memberships_are_added_and_removed(domain: OciEmulator, tmp_path: Path) -> None:
     source = MemoryConnector.holding(PEOPLE)
     sync(source, target(domain), tmp_path / "s.db")

@@ -206,6 +206,31 @@ def test_user_without_a_primary_email_is_400_with_the_oracle_message_id(
     assert client.post("/Users", json={**body, "emails": []}).status_code == 400
 
 
+def test_a_user_created_with_one_email_reads_back_with_a_recovery_copy(
+    client: httpx.Client,
+) -> None:
+    # terraform-provider-oci identity_domains_user_test.go: emails.# == "2" after create.
+    body = user(unique("rec"))
+    address = body["emails"][0]["value"]
+    created = create(client, "Users", body)
+    emails = client.get(f"/Users/{created['id']}").json()["emails"]
+    assert sorted((e["value"], e["type"]) for e in emails) == [
+        (address, "recovery"),
+        (address, "work"),
+    ]
+
+
+def test_a_replace_of_emails_drops_the_recovery_copy_it_does_not_name(
+    client: httpx.Client,
+) -> None:
+    uid = create(client, "Users", user(unique("rep")))["id"]
+    fresh = {"value": "new@example.org", "type": "work", "primary": True}
+    op = {"op": "replace", "path": "emails", "value": [fresh]}
+    assert client.patch(f"/Users/{uid}", json=patch(op)).status_code == 200
+    emails = client.get(f"/Users/{uid}").json()["emails"]
+    assert [(e["value"], e["type"]) for e in emails] == [("new@example.org", "work")]
+
+
 def test_family_name_is_not_required(client: httpx.Client) -> None:
     assert client.post("/Users", json=user(unique("nofamily"))).status_code == 201
 

@@ -15,6 +15,7 @@ from provision_oci.mapping import (
     ORACLE_USER,
     escape,
     group_payload,
+    keep_recovery,
     missing_email,
     normalize,
     user_from_oci,
@@ -120,6 +121,43 @@ def test_reading_keeps_only_what_the_sync_compares() -> None:
     assert digest(read, USER_ATTRIBUTES) == digest(
         {k: canonical(v) for k, v in sent.items()}, USER_ATTRIBUTES
     )
+
+
+def test_reading_leaves_out_the_recovery_email_the_domain_adds() -> None:
+    read = user_from_oci(
+        {
+            "id": "u1",
+            "userName": "ada",
+            "emails": [
+                {"value": "ada@example.org", "type": "work", "primary": True},
+                {"value": "ada@example.org", "type": "recovery"},
+            ],
+        }
+    )
+    assert isinstance(read, User)
+    assert [(e.value, e.type) for e in read.emails or ()] == [("ada@example.org", "work")]
+
+
+def test_a_source_email_typed_recovery_is_managed_as_other() -> None:
+    out = normalize(
+        Kind.USER,
+        {"userName": "ada", "emails": [{"value": "a@example.org", "type": "recovery"}]},
+    )
+    assert out["emails"] == [{"value": "a@example.org", "type": "other", "primary": True}]
+
+
+def test_an_emails_patch_keeps_the_recovery_email_it_read() -> None:
+    recovery = [{"value": "old@example.org", "type": "recovery"}]
+    new = [{"value": "new@example.org", "type": "work", "primary": True}]
+    replace = keep_recovery([{"op": "replace", "path": "emails", "value": new}], recovery)
+    assert replace == [{"op": "replace", "path": "emails", "value": new + recovery}]
+    remove = keep_recovery([{"op": "remove", "path": "emails"}], recovery)
+    assert remove == [{"op": "replace", "path": "emails", "value": recovery}]
+    title = [{"op": "replace", "path": "title", "value": "x"}]
+    assert keep_recovery(title, recovery) == title
+    assert keep_recovery([{"op": "remove", "path": "emails"}], []) == [
+        {"op": "remove", "path": "emails"}
+    ]
 
 
 def test_an_unreadable_domain_user_is_reported_not_fatal() -> None:
