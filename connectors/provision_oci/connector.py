@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 """The largest page a domain serves."""
 MEMBER_PAGE = 10_000
-"""Members a domain returns in one answer; bigger groups are paged."""
+"""Members asked for per page: the most a domain returns in one answer."""
 READ_ATTEMPTS = 3
 """Whole reads of a collection before its reader settles for the union of what it saw."""
 LOOKUP_BATCH = 50
@@ -229,21 +229,23 @@ class OciTarget:
                     yield resource
 
     def _members(self, group: dict[str, Any]) -> list[str]:
-        """A group's member ids: one request, more pages only past 10,000 members."""
+        """A group's member ids, always with Oracle's pagination filter, page by page.
+
+        SDK get_group/list_groups docstrings: an answer of more than 10,000 members throws,
+        "use the pagination filter to GET or SEARCH group members". A page shorter than asked
+        for is the last one, so a group of up to `MEMBER_PAGE` - 1 members costs one request.
+        """
         path = f"/Groups/{group['id']}"
-        answer = self.client.scim("GET", path, params={"attributes": "members"}).json()
-        members = mapping.member_ids(answer)
-        start = len(members) + 1
-        while len(members) >= MEMBER_PAGE and len(members) % MEMBER_PAGE == 0:
+        members: list[str] = []
+        start = 1
+        while True:
             page = f"members[startIndex={start}&count={MEMBER_PAGE}]"
-            more = mapping.member_ids(
-                self.client.scim("GET", path, params={"attributes": page}).json()
-            )
-            if not more:
-                break
+            answer = self.client.scim("GET", path, params={"attributes": page}).json()
+            more = mapping.member_ids(answer)
             members += more
+            if len(more) < MEMBER_PAGE:
+                return members
             start += len(more)
-        return members
 
     @hookimpl
     def provision_test(self) -> list[Check]:

@@ -54,8 +54,8 @@ from scim2_models import (
     AuthenticationScheme,
     Bulk,
     ChangePassword,
-    Email,
     Context,
+    Email,
     EnterpriseUser,
     ETag,
     Extension,
@@ -116,6 +116,8 @@ EMAIL_TYPES = frozenset({"work", "home", "other", "recovery"})
 MAX_BULK_OPERATIONS = 50
 MAX_BULK_PAYLOAD = 1_048_576
 DEFAULT_COUNT = 50
+MAX_UNPAGED_MEMBERS = 10_000
+"""SDK get_group/list_groups docstrings: an answer of more members throws."""
 MAX_COUNT = 1000
 PROTECTED = frozenset({"Users", "Groups", "Bulk", "UserStatusChanger"})
 """What the User Administrator app role opens: ``forbidden`` closes these."""
@@ -491,6 +493,43 @@ def check_emails(user: Resource[Any]) -> None:
             )
 
 
+MEMBER_BY_VALUE = re.compile(r'^members\[value eq "((?:[^"\\]|\\.)*)"\]$')
+
+
+def member_patch(group: Group, patch_op: PatchOp[Any]) -> bool | None:
+    """Apply a PATCH made only of ``add members`` and ``remove members[value eq "…"]``;
+    whether it changed the group, or None (left untouched) for any other PATCH."""
+    plan: list[tuple[str, list[str]]] = []
+    for operation in patch_op.operations or []:
+        path, op = str(operation.path or ""), str(operation.op.value if operation.op else "")
+        if op == "add" and path == "members" and isinstance(operation.value, list):
+            values = [
+                m.get("value") if isinstance(m, dict) else getattr(m, "value", None)
+                for m in operation.value
+            ]
+            if not all(isinstance(v, str) for v in values):
+                return None
+            plan.append(("add", cast(list[str], values)))
+            continue
+        match = MEMBER_BY_VALUE.match(path)
+        if op != "remove" or not match or operation.value is not None:
+            return None
+        plan.append(("remove", [re.sub(r"\\(.)", r"\1", match.group(1))]))
+    if not plan:
+        return None
+    members = {m.value: m for m in group.members or []}
+    changed = False
+    for op, values in plan:
+        for value in values:
+            if op == "add" and value not in members:
+                members[value] = GroupMember(value=value, type="User")
+                changed = True
+            elif op == "remove" and members.pop(value, None) is not None:
+                changed = True
+    group.members = list(members.values()) or None
+    return changed
+
+
 # SCIM service and application ---------------------------------------------------------------
 
 
@@ -573,6 +612,23 @@ class OciService(ScimService):
         violation = update_violation(str(resource_type.name), method, data)
         if violation is not None:
             raise violation
+
+    def apply_patch(
+        self, current: Resource[Any], patch_op: PatchOp[Any], conditions: Any
+    ) -> Resource[Any] | None:
+        """scim2-server's PATCH, with a fast path for member adds and removes by value.
+
+        scim2-models evaluates each ``members[value eq "…"]`` filter against every member
+        (a PATCH of 1,000 removes on a group of 1,000 took 15 s); `member_patch` applies the
+        same operations with the same outcome (an add skips present members, a remove that
+        matches nothing changes nothing) through a set. Any other PATCH goes the usual way.
+        """
+        if isinstance(current, Group):
+            fast = member_patch(current, patch_op)
+            if fast is not None:
+                self.check_preconditions(current, "PATCH", conditions)
+                return current if fast else None
+        return super().apply_patch(current, patch_op, conditions)
 
     def patch_response(
         self,
@@ -720,11 +776,28 @@ class OciApplication(WSGIApplication):
     def finalize_response(self, request: ScimRequest, response: ScimResponse) -> ScimResponse:
         response = super().finalize_response(request, response)
         page = getattr(request, "members_page", None)
-        if page and response.body:
-            for resource in [response.body, *response.body.get("Resources", [])]:
-                if isinstance(resource.get("members"), list):
-                    start, count = page
-                    resource["members"] = resource["members"][start - 1 : start - 1 + count]
+        if not response.body:
+            return response
+        limit = self.emulator.max_unpaged_members
+        for resource in [response.body, *response.body.get("Resources", [])]:
+            if not isinstance(resource, dict) or not isinstance(resource.get("members"), list):
+                continue
+            if page:
+                start, count = page
+                resource["members"] = resource["members"][start - 1 : start - 1 + count]
+            elif len(resource["members"]) > limit:
+                # SDK IdentityDomainsClient.get_group and list_groups (oci 2.189): "The Group
+                # SEARCH and GET operations on users and members will throw an exception if
+                # the response has more than 10,000 members. To avoid the exception, use the
+                # pagination filter to GET or SEARCH group members." Status and body of that
+                # exception are undocumented: 400 tooMany is the emulator's choice.
+                detail = (
+                    f"Group {resource.get('displayName') or resource.get('id')!r} has more "
+                    f"than {limit} members: read them with the pagination filter "
+                    "attributes=members[startIndex=N&count=M]."
+                )
+                body = scim_error(400, detail, "tooMany")
+                return ScimResponse(HTTPStatus.BAD_REQUEST, body, {})
         return response
 
 
@@ -776,8 +849,11 @@ class OciEmulator(LoopbackService):
         port: int = 0,
         ssl_context: tuple[str, str] | None = None,
         max_results: int = MAX_COUNT,
+        max_unpaged_members: int = MAX_UNPAGED_MEMBERS,
     ) -> None:
         self.latency_ms = latency_ms
+        self.max_unpaged_members = max_unpaged_members
+        """Members an answer may carry without the pagination filter; more: 400 tooMany."""
         self.fault_rate = fault_rate
         self.fail_after_commit_rate = fail_after_commit_rate
         self.retry_after = retry_after

@@ -466,6 +466,25 @@ def test_members_can_be_paged_with_the_oracle_syntax(client: httpx.Client) -> No
     assert len(client.get(url).json()["members"]) == 1
 
 
+def test_an_unpaged_answer_over_the_member_limit_is_refused() -> None:
+    # SDK IdentityDomainsClient.get_group / list_groups: "will throw an exception if the
+    # response has more than 10,000 members"; the limit is made 2 here.
+    with OciEmulator(limits=False, max_unpaged_members=2) as domain, admin(domain) as client:
+        ids = [create(client, "Users", user(unique("big")))["id"] for _ in range(3)]
+        gid = create(client, "Groups", group("big", ids))["id"]
+        unpaged = client.get(f"/Groups/{gid}", params={"attributes": "members"})
+        assert unpaged.status_code == 400
+        assert unpaged.json()["scimType"] == "tooMany"
+        listed = client.get("/Groups", params={"attributes": "displayName,members"})
+        assert listed.status_code == 400
+        assert client.get(f"/Groups/{gid}").status_code == 200  # members not asked for
+        page = "members[startIndex=1&count=2]"
+        first = client.get(f"/Groups/{gid}", params={"attributes": page}).json()["members"]
+        page = "members[startIndex=3&count=2]"
+        rest = client.get(f"/Groups/{gid}", params={"attributes": page}).json()["members"]
+        assert sorted(m["value"] for m in first + rest) == sorted(ids)
+
+
 def test_patch_adds_and_removes_members(client: httpx.Client) -> None:
     a, b = (create(client, "Users", user(unique("pm")))["id"] for _ in "ab")
     gid = create(client, "Groups", group(unique("patched")))["id"]
