@@ -503,13 +503,13 @@ def member_patch(group: Group, patch_op: PatchOp[Any]) -> bool | None:
     for operation in patch_op.operations or []:
         path, op = str(operation.path or ""), str(operation.op.value if operation.op else "")
         if op == "add" and path == "members" and isinstance(operation.value, list):
-            values = [
+            raw = [
                 m.get("value") if isinstance(m, dict) else getattr(m, "value", None)
                 for m in operation.value
             ]
-            if not all(isinstance(v, str) for v in values):
+            if not all(isinstance(v, str) for v in raw):
                 return None
-            plan.append(("add", cast(list[str], values)))
+            plan.append(("add", [str(v) for v in raw]))
             continue
         match = MEMBER_BY_VALUE.match(path)
         if op != "remove" or not match or operation.value is not None:
@@ -519,8 +519,8 @@ def member_patch(group: Group, patch_op: PatchOp[Any]) -> bool | None:
         return None
     members = {m.value: m for m in group.members or []}
     changed = False
-    for op, values in plan:
-        for value in values:
+    for op, names in plan:
+        for value in names:
             if op == "add" and value not in members:
                 members[value] = GroupMember(value=value, type="User")
                 changed = True
