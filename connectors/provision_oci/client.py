@@ -214,9 +214,33 @@ class OciClient:
             time.sleep(random.uniform(0, min(10.0, 0.1 * 2**attempt)))
 
     # What the domain offers
+    def read_service_provider_config(self) -> dict[str, Any]:
+        """The domain's ServiceProviderConfig, as a resource or as the first resource of a
+        ListResponse (Oracle's REST API page calls this GET "Search Service Provider
+        Configs"); raises `OciError` when it cannot be read."""
+        body = self.scim("GET", "/ServiceProviderConfig").json()
+        if isinstance(body, dict) and isinstance(body.get("Resources"), list):
+            first = body["Resources"][0] if body["Resources"] else {}
+            body = first if isinstance(first, dict) else {}
+        if not isinstance(body, dict):
+            raise OciError(0, "GET /ServiceProviderConfig answered something that is not JSON")
+        return dict(body)
+
     def service_provider_config(self) -> dict[str, Any]:
+        """The configuration, read once; ``{}`` (no Bulk) with a warning if it is unreadable."""
         if self._spc is None:
-            self._spc = dict(self.scim("GET", "/ServiceProviderConfig").json())
+            try:
+                spc = self.read_service_provider_config()
+            except (OciError, ValueError) as err:
+                log.warning(
+                    "The domain's ServiceProviderConfig cannot be read (%s): writes will use "
+                    "one request per change instead of Bulk. Grant the application the User "
+                    "Administrator app role to let it read the configuration.",
+                    err,
+                )
+                spc = {}
+            with self._lock:
+                self._spc = spc
         return self._spc
 
     def bulk_limits(self) -> tuple[int, int] | None:

@@ -297,21 +297,22 @@ class Connectivity:
         self.add("domain answers", True, f"{s.domain_url} answered")
         self.add("token granted", True, f"client {s.client_id} has a token")
         try:
-            spc = self.client.service_provider_config()
+            spc = self.client.read_service_provider_config()
         except OciError as err:
             self.add("service provider config", False, str(err), _role_hint(err))
-            return self.checks
-        bulk, patch = spc.get("bulk") or {}, spc.get("patch") or {}
-        filt = spc.get("filter") or {}
-        self.add(
-            "service provider config",
-            True,
-            f"bulk {'yes' if bulk.get('supported') else 'no'} (maxOperations "
-            f"{bulk.get('maxOperations')}, maxPayloadSize {bulk.get('maxPayloadSize')}), "
-            f"patch {'yes' if patch.get('supported') else 'no'}, filter maxResults "
-            f"{filt.get('maxResults')}; writes will use "
-            f"{'Bulk' if self.client.bulk_limits() else 'one request per change'}",
-        )
+            spc = None
+        if spc is not None:
+            bulk, patch = spc.get("bulk") or {}, spc.get("patch") or {}
+            filt = spc.get("filter") or {}
+            self.add(
+                "service provider config",
+                True,
+                f"bulk {'yes' if bulk.get('supported') else 'no'} (maxOperations "
+                f"{bulk.get('maxOperations')}, maxPayloadSize {bulk.get('maxPayloadSize')}), "
+                f"patch {'yes' if patch.get('supported') else 'no'}, filter maxResults "
+                f"{filt.get('maxResults')}; writes will use "
+                f"{'Bulk' if self.client.bulk_limits() else 'one request per change'}",
+            )
         for resource in ("Users", "Groups"):
             try:
                 answer = self.client.scim(

@@ -107,6 +107,7 @@ PREFIX = "/admin/v1"
 TOKEN_PATH = "/oauth2/v1/token"
 SCOPE = "urn:opc:idm:__myscopes__"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ORACLE_MESSAGES = "urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error"
 ORACLE_USER = "urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User"
 ORACLE_GROUP = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group"
@@ -734,9 +735,30 @@ class OciApplication(WSGIApplication):
             )
         if head == "UserStatusChanger":
             return self.change_status(request)
+        if head == "ServiceProviderConfig":
+            return self.service_provider_config(request)
         if head == "Bulk" and request.method.upper() == "POST":
             return self.bulk(request)
         return self.handler.handle(request)
+
+    def service_provider_config(self, request: ScimRequest) -> ScimResponse:
+        """The configuration as a resource, or as a ListResponse (Oracle's REST API page calls
+        this GET "Search Service Provider Configs"), or refused (a client without the role)."""
+        form = self.emulator.service_provider_config
+        if form == "forbidden":
+            raise ForbiddenException(
+                detail="The client's app roles do not allow reading ServiceProviderConfig."
+            )
+        response = self.handler.handle(request)
+        if form == "list" and response.body is not None and int(response.status) == 200:
+            response.body = {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": 1,
+                "itemsPerPage": 1,
+                "startIndex": 1,
+                "Resources": [response.body],
+            }
+        return response
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """Run one bulk request at a time, as the domain runs one Import/Bulk/Export job."""
@@ -853,6 +875,8 @@ class OciEmulator(LoopbackService):
     ) -> None:
         self.latency_ms = latency_ms
         self.max_unpaged_members = max_unpaged_members
+        self.service_provider_config: Literal["resource", "list", "forbidden"] = "resource"
+        """How ``GET /ServiceProviderConfig`` answers: the resource, a ListResponse, or 403."""
         """Members an answer may carry without the pagination filter; more: 400 tooMany."""
         self.fault_rate = fault_rate
         self.fail_after_commit_rate = fail_after_commit_rate

@@ -416,3 +416,24 @@ def test_a_group_of_10200_members_syncs_and_a_rerun_writes_nothing(
     again = sync(source, target(domain), tmp_path / "s.db")
     assert (again.status, again.writes) == ("succeeded", 0), again.errors
     assert writes(domain) == {}
+
+
+def test_a_service_provider_config_in_a_list_response_still_enables_bulk(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    domain.service_provider_config = "list"
+    report = sync(MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert writes(domain) == {"POST Bulk": 4}
+
+
+def test_an_unreadable_service_provider_config_means_single_requests_not_an_abort(
+    domain: OciEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    domain.service_provider_config = "forbidden"
+    small = Sample(PEOPLE.users[:3], {"leads": ("person0", "person1")})
+    report = sync(MemoryConnector.holding(small), target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert writes(domain) == {"POST Users": 3, "POST Groups": 1}
+    assert "ServiceProviderConfig" in caplog.text
+    assert "one request per change" in caplog.text

@@ -607,6 +607,23 @@ def test_service_provider_config_announces_oci_limits(client: httpx.Client) -> N
     assert {ORACLE_USER, ORACLE_GROUP, ENTERPRISE} <= schemas
 
 
+def test_service_provider_config_can_answer_as_a_list_response(fresh: OciEmulator) -> None:
+    # Oracle's REST API page names the GET "Search Service Provider Configs".
+    fresh.service_provider_config = "list"
+    with admin(fresh) as client:
+        answer = client.get("/ServiceProviderConfig").json()
+    assert answer["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    assert answer["totalResults"] == 1
+    assert answer["Resources"][0]["bulk"]["maxOperations"] == 50
+
+
+def test_service_provider_config_can_be_refused(fresh: OciEmulator) -> None:
+    fresh.service_provider_config = "forbidden"
+    with admin(fresh) as client:
+        assert client.get("/ServiceProviderConfig").status_code == 403
+        assert client.get("/Users").status_code == 200
+
+
 def test_bulk_switched_off_is_announced_and_answers_501(fresh: OciEmulator) -> None:
     with admin(fresh) as client:
         fresh.bulk = False
