@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,7 @@ from provision import (
 from provision.sandbox import Sandbox, require
 from provision_oci import mapping
 from provision_oci.client import OciClient, OciError
+from provision_oci.domain import DomainProfile, learn
 from provision_oci.settings import OciSettings
 from provision_oci.writer import Writer
 
@@ -49,6 +51,8 @@ class OciTarget:
     def __init__(self, settings: OciSettings) -> None:
         self.settings = settings
         self.client = OciClient(settings)
+        self._profile: DomainProfile | None = None
+        self._profile_lock = threading.Lock()
         self.recovery: dict[str, list[dict[str, Any]]] = {}
         """User id → the recovery emails the domain holds, kept by every emails PATCH."""
 
@@ -72,13 +76,22 @@ class OciTarget:
     def provision_identity(self) -> str:
         return self.settings.identity()
 
+    def profile(self) -> DomainProfile:
+        """The domain's settings and schema, learned on first use: once per run."""
+        with self._profile_lock:
+            if self._profile is None:
+                self._profile = learn(self.client)
+                log.info("Learned from the domain: %s", self._profile.summary())
+            return self._profile
+
     @hookimpl
     def provision_normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
-        return mapping.normalize(kind, attributes)
+        return self.profile().normalize(kind, attributes)
 
     @hookimpl
     def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
-        return Writer(self.client, self.settings.notify_users, self.recovery).write(changes)
+        writer = Writer(self.client, self.settings.notify_users, self.recovery, self.profile())
+        return writer.write(changes)
 
     @hookimpl
     def provision_full_read(
@@ -249,7 +262,10 @@ class OciTarget:
 
     @hookimpl
     def provision_test(self) -> list[Check]:
-        return Connectivity(self.client).run()
+        checks = Connectivity(self.client).run()
+        if all(c.ok for c in checks):
+            checks.append(Check("domain learned", True, self.profile().summary(), ""))
+        return checks
 
 
 def _user_fields(attributes: frozenset[str]) -> str:

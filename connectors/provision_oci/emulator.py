@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import json
 import logging
@@ -45,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from http import HTTPStatus
+from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from urllib.parse import parse_qs, unquote_plus
 from wsgiref.util import application_uri
@@ -108,6 +110,8 @@ TOKEN_PATH = "/oauth2/v1/token"
 SCOPE = "urn:opc:idm:__myscopes__"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+IDENTITY_SETTINGS = "urn:ietf:params:scim:schemas:oracle:idcs:IdentitySettings"
+IDENTITY_SETTINGS_ID = "IdentitySettings"
 ORACLE_MESSAGES = "urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error"
 ORACLE_USER = "urn:ietf:params:scim:schemas:oracle:idcs:extension:user:User"
 ORACLE_GROUP = "urn:ietf:params:scim:schemas:oracle:idcs:extension:group:Group"
@@ -209,6 +213,23 @@ def build_provider(max_results: int = MAX_COUNT) -> ScimProvider:
     )
 
 
+@functools.cache
+def schema_snapshot() -> dict[str, Any]:
+    """Oracle's schemas as the SDK's models describe them (``provision_oci/oci_schema.json``)."""
+    text = resources.files("provision_oci").joinpath("oci_schema.json").read_text()
+    return dict(json.loads(text))
+
+
+def list_response(found: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": len(found),
+        "itemsPerPage": len(found),
+        "startIndex": 1,
+        "Resources": found,
+    }
+
+
 # Errors --------------------------------------------------------------------------------------
 
 
@@ -269,6 +290,29 @@ def update_violation(resource: str, method: str, data: Any) -> SCIMException | N
     return None
 
 
+def active_violation(resource: str, method: str, data: Any) -> SCIMException | None:
+    """With ``status_changer_only``: a PUT or PATCH of a user that sets ``active`` is 400.
+
+    Unconfirmed for any real domain: it models one that takes ``active`` only through
+    ``PUT /UserStatusChanger/{id}``, the case the connector's fallback serves."""
+    if resource != "User" or not isinstance(data, dict):
+        return None
+    if method == "PUT":
+        sets = "active" in data
+    else:
+        sets = any(
+            isinstance(op, dict)
+            and (
+                str(op.get("path") or "").lower() == "active"
+                or (isinstance(op.get("value"), dict) and "active" in op["value"])
+            )
+            for op in data.get("Operations") or []
+        )
+    if not sets:
+        return None
+    return MutabilityException(detail="Set active through PUT /UserStatusChanger/{id}.")
+
+
 def _sends_bypass(path: str, value: Any) -> bool:
     if not isinstance(value, dict):
         return False
@@ -305,6 +349,8 @@ class OciStorage(InMemoryStorage):
     def __init__(self, on_user_created: Callable[[Resource[Any]], None]) -> None:
         super().__init__()
         self.on_user_created = on_user_created
+        self.primary_email_required = True
+        """The domain's IdentitySettings.primaryEmailRequired."""
         self.user_display: dict[str, str] = {}
         self.group_display: dict[str, str] = {}
         self.memberships: dict[str, set[str]] = {}
@@ -389,7 +435,7 @@ class OciStorage(InMemoryStorage):
     def _checked(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         resource = resource.model_copy(deep=True)
         if resource_type.name == "User":
-            check_emails(resource)
+            check_emails(resource, self.primary_email_required)
             cast(User[Any], resource).groups = None  # computed on read
         else:
             group = cast(Group, resource)
@@ -476,9 +522,12 @@ def add_recovery_email(user: User[Any]) -> None:
     user.emails = [*emails, Email(value=primary.value, type="recovery")]
 
 
-def check_emails(user: Resource[Any]) -> None:
-    """OCI's rule: exactly one primary e-mail, each with a value and a known type."""
+def check_emails(user: Resource[Any], primary_required: bool = True) -> None:
+    """OCI's rule: exactly one primary e-mail (none at all where the domain's
+    ``primaryEmailRequired`` is off), each with a value and a known type."""
     emails = getattr(user, "emails", None) or []
+    if not emails and not primary_required:
+        return
     if sum(1 for email in emails if email.primary) != 1:
         raise OciError(
             status=400,
@@ -611,6 +660,8 @@ class OciService(ScimService):
         except ValueError as exception:
             raise InvalidSyntaxException(detail=str(exception)) from exception
         violation = update_violation(str(resource_type.name), method, data)
+        if violation is None and self.emulator.status_changer_only:
+            violation = active_violation(str(resource_type.name), method, data)
         if violation is not None:
             raise violation
 
@@ -661,6 +712,8 @@ class OciService(ScimService):
             resource = "User" if str(sent.get("path", "")).lstrip("/").startswith("Users") else ""
             if method in ("PUT", "PATCH"):
                 violation = update_violation(resource, method, sent.get("data"))
+                if violation is None and self.emulator.status_changer_only:
+                    violation = active_violation(resource, method, sent.get("data"))
                 if violation is not None:
                     operation.response = violation.to_error()
                     operation.status = violation.status
@@ -737,6 +790,10 @@ class OciApplication(WSGIApplication):
             return self.change_status(request)
         if head == "ServiceProviderConfig":
             return self.service_provider_config(request)
+        if head == "IdentitySettings" and request.method.upper() == "GET":
+            return self.identity_settings(request)
+        if head == "Schemas" and request.method.upper() == "GET":
+            return self.schemas(request)
         if head == "Bulk" and request.method.upper() == "POST":
             return self.bulk(request)
         return self.handler.handle(request)
@@ -751,14 +808,38 @@ class OciApplication(WSGIApplication):
             )
         response = self.handler.handle(request)
         if form == "list" and response.body is not None and int(response.status) == 200:
-            response.body = {
-                "schemas": [LIST_RESPONSE],
-                "totalResults": 1,
-                "itemsPerPage": 1,
-                "startIndex": 1,
-                "Resources": [response.body],
-            }
+            response.body = list_response([response.body])
         return response
+
+    def identity_settings(self, request: ScimRequest) -> ScimResponse:
+        """``GET /IdentitySettings`` (a ListResponse of the one setting) or ``…/{id}``.
+
+        SDK ``list_identity_settings``/``get_identity_setting``, model ``IdentitySetting``
+        (``primary_email_required``); the id and schema URN are the emulator's choice."""
+        setting = {
+            "schemas": [IDENTITY_SETTINGS],
+            "id": IDENTITY_SETTINGS_ID,
+            "primaryEmailRequired": self.storage.primary_email_required,
+        }
+        segments = request.path.strip("/").split("/")
+        if len(segments) == 2:
+            if segments[1] != IDENTITY_SETTINGS_ID:
+                raise NotFoundException(detail=f"No IdentitySetting {segments[1]!r}.")
+            return ScimResponse(HTTPStatus.OK, setting)
+        return ScimResponse(HTTPStatus.OK, list_response([setting]))
+
+    def schemas(self, request: ScimRequest) -> ScimResponse:
+        """``GET /Schemas`` and ``/Schemas/{urn}`` from the snapshot of Oracle's schema
+        (``oci_schema.json``, generated from the SDK's models by tools/oci_schema_snapshot.py):
+        the connector learns from the same data the emulator enforces."""
+        found = schema_snapshot()["Resources"]
+        segments = request.path.strip("/").split("/", 1)
+        if len(segments) == 2:
+            schema = next((s for s in found if s["id"] == segments[1]), None)
+            if schema is None:
+                raise NotFoundException(detail=f"No schema {segments[1]!r} in this domain.")
+            return ScimResponse(HTTPStatus.OK, schema)
+        return ScimResponse(HTTPStatus.OK, list_response(found))
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """Run one bulk request at a time, as the domain runs one Import/Bulk/Export job."""
@@ -876,6 +957,8 @@ class OciEmulator(LoopbackService):
         self.latency_ms = latency_ms
         self.max_unpaged_members = max_unpaged_members
         self.service_provider_config: Literal["resource", "list", "forbidden"] = "resource"
+        self.status_changer_only = False
+        """True: a PUT or PATCH of a user's ``active`` is 400 (see `active_violation`)."""
         """How ``GET /ServiceProviderConfig`` answers: the resource, a ListResponse, or 403."""
         """Members an answer may carry without the pagination filter; more: 400 tooMany."""
         self.fault_rate = fault_rate
@@ -902,6 +985,7 @@ class OciEmulator(LoopbackService):
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self._counts: Counter[str] = Counter()
+        self._accepts: Counter[str] = Counter()
         self._tokens: dict[str, float] = {}
         self._tier = ""
         self._limiters: dict[LimitGroup, RateLimiter] = {}
@@ -922,6 +1006,15 @@ class OciEmulator(LoopbackService):
         )
 
     # Settings
+    @property
+    def primary_email_required(self) -> bool:
+        """IdentitySettings.primaryEmailRequired: off, users without an email are created."""
+        return self.storage.primary_email_required
+
+    @primary_email_required.setter
+    def primary_email_required(self, value: bool) -> None:
+        self.storage.primary_email_required = value
+
     @property
     def tier(self) -> str:
         """The domain type, which sets the rate limits; setting it refills every budget."""
@@ -971,6 +1064,11 @@ class OciEmulator(LoopbackService):
         """Requests received, by ``"METHOD ResourceType"`` (``"POST token"`` for tokens)."""
         with self._lock:
             return Counter(self._counts)
+
+    def accept_headers(self) -> Counter[str]:
+        """The ``Accept`` headers of the SCIM requests received, counted."""
+        with self._lock:
+            return Counter(self._accepts)
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -1081,6 +1179,8 @@ class OciEmulator(LoopbackService):
         path = environ.get("PATH_INFO", "")
         with self._lock:
             self._counts[count_key(method, path)] += 1
+            if path.startswith(f"{PREFIX}/"):
+                self._accepts[environ.get("HTTP_ACCEPT", "")] += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         status, headers, data = self._answer(environ, method, path, body)

@@ -3,8 +3,8 @@
 What the domain returns carries more than the sync compares (Oracle extensions, read-only
 sub-attributes such as ``emails[].verified``): reading keeps only the attributes and
 sub-attributes the sync writes, so an unchanged user compares equal. `normalize` tells the
-engine what the domain will hold for what it is sent (a family name, one primary email, known
-email types), so a no-op run writes nothing.
+engine what the domain will hold for what it is sent (one primary email, known email types, a
+family name where the domain's schema requires one), so a no-op run writes nothing.
 """
 
 from __future__ import annotations
@@ -164,15 +164,22 @@ def member_ids(data: dict[str, Any]) -> list[str]:
     return [str(m["value"]) for m in data.get("members") or () if m.get("value")]
 
 
-def normalize(kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
-    """What the domain will hold for ``attributes`` (the engine's desired state)."""
+def normalize(
+    kind: Kind, attributes: dict[str, Any], *, family_name_required: bool = False
+) -> dict[str, Any]:
+    """What the domain will hold for ``attributes`` (the engine's desired state).
+
+    ``name.familyName`` is filled with the ``userName`` only where the domain's schema makes it
+    required (the SDK's schema says ``required: false``): an address is no surname.
+    """
     if kind is not Kind.USER:
         return {k: v for k, v in attributes.items() if k in GROUP_ATTRIBUTES}
     out = {k: v for k, v in attributes.items() if k in USER_ATTRIBUTES}
-    name = dict(out.get("name") or {})
-    if not name.get("familyName"):
-        name["familyName"] = out.get("userName")  # the domain wants one: documented fallback
-    out["name"] = name
+    if family_name_required:
+        name = dict(out.get("name") or {})
+        if not name.get("familyName"):
+            name["familyName"] = out.get("userName")
+        out["name"] = name
     emails = [dict(e) for e in out.get("emails") or () if e.get("value")]
     if emails:
         primary = next((i for i, e in enumerate(emails) if e.get("primary")), 0)
@@ -202,7 +209,7 @@ def group_payload(group: Group, members: list[str]) -> dict[str, Any]:
 
 
 def missing_email(user: User[Any]) -> str | None:
-    """Why the domain would refuse ``user`` for want of an email, or None."""
+    """Why a domain that requires a primary email would refuse ``user``, or None."""
     if any(e.value for e in user.emails or ()):
         return None
     return (

@@ -437,3 +437,51 @@ def test_an_unreadable_service_provider_config_means_single_requests_not_an_abor
     assert writes(domain) == {"POST Users": 3, "POST Groups": 1}
     assert "ServiceProviderConfig" in caplog.text
     assert "one request per change" in caplog.text
+
+
+def test_a_short_token_lifetime_does_not_cost_a_token_per_call(tmp_path: Path) -> None:
+    with OciEmulator(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, limits=False, token_ttl=60
+    ) as domain:
+        connector = target(domain)
+        report = sync(MemoryConnector.holding(PEOPLE), connector, tmp_path / "s.db")
+        assert report.status == "succeeded", report.errors
+        assert connector.client.stats.requests["POST token"] == 1
+
+
+def test_requests_that_meet_an_expired_token_together_renew_it_once(domain: OciEmulator) -> None:
+    connector = target(domain)
+    connector.client.token()
+    domain.expire_tokens()
+    list(connector.provision_full_read(frozenset()))  # pages and members read concurrently
+    connector.client.service_provider_config()
+    assert connector.client.stats.requests["POST token"] == 2
+
+
+def test_requests_accept_what_oracles_sdk_accepts(domain: OciEmulator, tmp_path: Path) -> None:
+    # IdentityDomainsClient (oci 2.189): every operation sends this accept header.
+    sync(MemoryConnector.holding(PEOPLE), target(domain), tmp_path / "s.db")
+    assert set(domain.accept_headers()) == {"application/json, application/scim+json"}
+
+
+def test_a_domain_that_refuses_active_in_a_patch_is_reactivated_through_its_status_changer(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    domain.status_changer_only = True
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.directory.users["key-person3"]["active"] = False
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert by_name(domain)["person3"]["active"] is False
+    source.directory.users["key-person3"]["active"] = True
+    source.directory.users["key-person3"]["title"] = "Back"
+    domain.reset_counts()
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert (by_name(domain)["person3"]["active"], by_name(domain)["person3"]["title"]) == (
+        True,
+        "Back",
+    )
+    assert domain.counts()["PUT UserStatusChanger"] == 1
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0

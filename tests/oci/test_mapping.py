@@ -53,7 +53,7 @@ def test_a_user_without_email_is_refused_before_any_request() -> None:
     assert missing_email(User(user_name="x", emails=[Email(value="x@example.org")])) is None
 
 
-def test_normalize_fills_the_family_name_and_keeps_one_primary_work_email() -> None:
+def test_normalize_keeps_one_primary_work_email_and_no_invented_family_name() -> None:
     wanted = normalize(
         Kind.USER,
         {
@@ -66,7 +66,7 @@ def test_normalize_fills_the_family_name_and_keeps_one_primary_work_email() -> N
             "urn:provision:schemas:extension:cognito:2.0:User": {"userStatus": "CONFIRMED"},
         },
     )
-    assert wanted["name"] == {"familyName": "cher"}
+    assert "name" not in wanted
     assert [(e["value"], e["type"], e["primary"]) for e in wanted["emails"]] == [
         ("a@example.org", "other", False),
         ("b@example.org", "work", True),
@@ -99,7 +99,7 @@ def test_reading_keeps_only_what_the_sync_compares() -> None:
         "userName": "ada",
         "externalId": "k",
         "active": True,
-        "name": {"givenName": "Ada", "familyName": "ada", "formatted": None},
+        "name": {"givenName": "Ada", "formatted": None},
         "emails": [
             {
                 "value": "ada@example.org",
