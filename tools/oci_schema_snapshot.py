@@ -27,7 +27,17 @@ ROOTS = {
 }
 PROPERTY = re.compile(r"^\s*- (\w+): (.*)$")
 ALLOWED = re.compile(r"Allowed values for this property are: (.*?)\.\s*$", re.M | re.S)
-KEPT = ("type", "multiValued", "required", "mutability", "returned", "uniqueness", "caseExact")
+KEPT = (
+    "type",
+    "multiValued",
+    "required",
+    "mutability",
+    "returned",
+    "uniqueness",
+    "caseExact",
+    "idcsCanonicalValueSourceResourceType",
+    "idcsCanonicalValueSourceFilter",
+)
 SKIPPED = {"schemas", "meta", "id"}
 
 

@@ -117,7 +117,7 @@ class OciTarget:
         recovery = mapping.recovery_emails(data)
         if recovery:
             self.recovery[str(data.get("id"))] = recovery
-        return mapping.user_from_oci(data)
+        return mapping.user_from_oci(data, self.profile().rules.read_only)
 
     def _with_members(self, groups: list[dict[str, Any]]) -> Iterator[Group]:
         """Groups with their members, read concurrently (list calls never carry members)."""

@@ -15,6 +15,7 @@ import copy
 import functools
 import json
 import logging
+import zoneinfo
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -49,7 +50,7 @@ def first_resource(body: Any) -> dict[str, Any]:
     return dict(body) if isinstance(body, dict) else {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DomainProfile:
     """The domain's rules that shape payloads and comparisons."""
 
@@ -99,10 +100,29 @@ class DomainProfile:
         attribute["required"] = True
         return profile
 
-    def normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
-        return mapping.normalize(
-            kind, attributes, family_name_required=self.required("name.familyName")
+    @functools.cached_property
+    def rules(self) -> mapping.Rules:
+        """The schema's rules on the attributes the sync writes."""
+        read_only = frozenset(
+            f"{name}.{sub}"
+            for name, subs in mapping.SUBATTRIBUTES.items()
+            for sub in subs
+            if self.read_only(f"{name}.{sub}")
         )
+        canonical = {
+            name: values for name in mapping.SIMPLE_USER if (values := self.canonical_values(name))
+        }
+        source = str((self.attribute("timezone") or {}).get("idcsCanonicalValueSourceFilter", ""))
+        zones = frozenset(zoneinfo.available_timezones()) if "timezones" in source else None
+        return mapping.Rules(
+            family_name_required=self.required("name.familyName"),
+            read_only=read_only,
+            canonical=canonical,
+            zones=zones or None,
+        )
+
+    def normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
+        return mapping.normalize(kind, attributes, self.rules)
 
     def summary(self) -> str:
         return (

@@ -42,6 +42,7 @@ import secrets
 import threading
 import time
 import uuid
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -110,6 +111,7 @@ TOKEN_PATH = "/oauth2/v1/token"
 SCOPE = "urn:opc:idm:__myscopes__"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 IDENTITY_SETTINGS = "urn:ietf:params:scim:schemas:oracle:idcs:IdentitySettings"
 IDENTITY_SETTINGS_ID = "IdentitySettings"
 ORACLE_MESSAGES = "urn:ietf:params:scim:api:oracle:idcs:extension:messages:Error"
@@ -436,6 +438,8 @@ class OciStorage(InMemoryStorage):
         resource = resource.model_copy(deep=True)
         if resource_type.name == "User":
             check_emails(resource, self.primary_email_required)
+            check_canonical(resource)
+            compute_read_only(cast(User[Any], resource))
             cast(User[Any], resource).groups = None  # computed on read
         else:
             group = cast(Group, resource)
@@ -520,6 +524,36 @@ def add_recovery_email(user: User[Any]) -> None:
     if primary is None or any(str(e.type or "") == "recovery" for e in emails):
         return
     user.emails = [*emails, Email(value=primary.value, type="recovery")]
+
+
+def user_attribute(name: str) -> dict[str, Any]:
+    """The snapshot's core User attribute ``name``."""
+    user = next(s for s in schema_snapshot()["Resources"] if s["id"] == CORE_USER)
+    return dict(next((a for a in user["attributes"] if a["name"] == name), {}))
+
+
+def check_canonical(user: Resource[Any]) -> None:
+    """Values outside the schema's canonical ones are 400.
+
+    ``userType``: the snapshot's ``canonicalValues`` (SDK ``User.user_type`` "Allowed values");
+    ``timezone``: the SDK names its source (``idcsCanonicalValueSourceFilter: attrName eq
+    "timezones"`` in AllowedValue), not its values: the IANA zone names stand in for them."""
+    user_type = getattr(user, "user_type", None)
+    allowed = user_attribute("userType").get("canonicalValues") or []
+    if user_type is not None and str(user_type) not in allowed:
+        raise InvalidValueException(
+            detail=f"userType {user_type!r} is not one of {', '.join(allowed)}."
+        )
+    timezone = getattr(user, "timezone", None)
+    if timezone is not None and timezone not in zoneinfo.available_timezones():
+        raise InvalidValueException(detail=f"timezone {timezone!r} is not a known time zone.")
+
+
+def compute_read_only(user: User[Any]) -> None:
+    """``phoneNumbers[].display`` is the domain's (SDK UserPhoneNumbers.display: "READ ONLY",
+    mutability readOnly): what a client sends is ignored and the value shown instead."""
+    for phone in user.phone_numbers or []:
+        phone.display = phone.value
 
 
 def check_emails(user: Resource[Any], primary_required: bool = True) -> None:

@@ -9,6 +9,9 @@ family name where the domain's schema requires one), so a no-op run writes nothi
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,6 +78,7 @@ USER_ATTRIBUTES = frozenset(SIMPLE_USER) | frozenset(SUBATTRIBUTES)
 GROUP_ATTRIBUTES = frozenset({"displayName", "externalId"})
 
 EnterpriseResource = User[EnterpriseUser]
+log = logging.getLogger(__name__)
 
 
 def _keep(value: Any, allowed: tuple[str, ...]) -> Any:
@@ -89,8 +93,11 @@ def _keep(value: Any, allowed: tuple[str, ...]) -> Any:
     return None
 
 
-def user_from_oci(data: dict[str, Any]) -> User[Any] | Unreadable:
-    """The user as the sync compares it, from what the domain returned."""
+def user_from_oci(
+    data: dict[str, Any], read_only: frozenset[str] = frozenset()
+) -> User[Any] | Unreadable:
+    """The user as the sync compares it, from what the domain returned (without the recovery
+    email and the ``read_only`` sub-attributes the domain computes)."""
     clean: dict[str, Any] = {"id": data.get("id")}
     for name in SIMPLE_USER:
         if data.get(name) not in (None, ""):
@@ -99,7 +106,7 @@ def user_from_oci(data: dict[str, Any]) -> User[Any] | Unreadable:
         raw = data.get(name)
         if name == "emails":
             raw = [e for e in raw or () if not is_recovery(e)]
-        value = _keep(raw, allowed)
+        value = _keep(without_read_only(name, raw, read_only), allowed)
         if value:
             clean[name] = value
     try:
@@ -164,18 +171,80 @@ def member_ids(data: dict[str, Any]) -> list[str]:
     return [str(m["value"]) for m in data.get("members") or () if m.get("value")]
 
 
-def normalize(
-    kind: Kind, attributes: dict[str, Any], *, family_name_required: bool = False
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rules:
+    """What the domain's schema says about the attributes the sync writes."""
+
+    family_name_required: bool = False
+    read_only: frozenset[str] = frozenset()
+    """Sub-attributes the domain computes (``"phoneNumbers.display"``): never sent or compared."""
+    canonical: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Simple attributes whose values the domain enumerates (``userType``)."""
+    zones: frozenset[str] | None = None
+    """The time zones ``timezone`` may hold, when the domain restricts it."""
+
+
+def without_read_only(name: str, value: Any, read_only: frozenset[str]) -> Any:
+    """``value`` of complex attribute ``name`` without the sub-attributes the domain computes."""
+    dropped = {path.split(".", 1)[1] for path in read_only if path.startswith(f"{name}.")}
+    if not dropped:
+        return value
+    if isinstance(value, list):
+        return [{k: v for k, v in i.items() if k not in dropped} for i in value]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in dropped}
+    return value
+
+
+def _accepted(out: dict[str, Any], rules: Rules) -> None:
+    """Leave out the values the domain would refuse (with a warning naming the user), and
+    spell the accepted ones as the domain does (canonical values are not case-exact)."""
+    user = out.get("userName")
+    for name, allowed in rules.canonical.items():
+        value = out.get(name)
+        if value is None:
+            continue
+        spelled = next((a for a in allowed if a.lower() == str(value).lower()), None)
+        if spelled is None:
+            del out[name]
+            log.warning(
+                "user %r: %s %r is not one the domain accepts (%s): it is left out; correct "
+                "it in the source",
+                user,
+                name,
+                value,
+                ", ".join(allowed),
+            )
+        else:
+            out[name] = spelled
+    zone = out.get("timezone")
+    if zone is not None and rules.zones is not None and zone not in rules.zones:
+        del out["timezone"]
+        log.warning(
+            "user %r: timezone %r is not a time zone the domain knows (an IANA name such as "
+            "Europe/Paris): it is left out; correct it in the source",
+            user,
+            zone,
+        )
+
+
+def normalize(kind: Kind, attributes: dict[str, Any], rules: Rules | None = None) -> dict[str, Any]:
     """What the domain will hold for ``attributes`` (the engine's desired state).
 
     ``name.familyName`` is filled with the ``userName`` only where the domain's schema makes it
     required (the SDK's schema says ``required: false``): an address is no surname.
+    Sub-attributes the domain computes are left out, and so are values it would refuse.
     """
+    rules = rules or Rules()
     if kind is not Kind.USER:
         return {k: v for k, v in attributes.items() if k in GROUP_ATTRIBUTES}
-    out = {k: v for k, v in attributes.items() if k in USER_ATTRIBUTES}
-    if family_name_required:
+    out = {
+        k: without_read_only(k, v, rules.read_only)
+        for k, v in attributes.items()
+        if k in USER_ATTRIBUTES
+    }
+    _accepted(out, rules)
+    if rules.family_name_required:
         name = dict(out.get("name") or {})
         if not name.get("familyName"):
             name["familyName"] = out.get("userName")

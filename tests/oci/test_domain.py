@@ -151,3 +151,73 @@ def test_the_snapshot_is_what_the_generator_writes() -> None:  # pragma: no cove
     ).stdout
     committed = (ROOT / "connectors/provision_oci/oci_schema.json").read_text()
     assert json.loads(written)["Resources"] == json.loads(committed)["Resources"]
+
+
+# Read-only and canonical attributes --------------------------------------------------------
+
+
+def user_body(name: str, **extra: object) -> dict[str, object]:
+    return {
+        "schemas": [USER],
+        "userName": name,
+        "emails": [{"value": f"{name}@example.org", "type": "work", "primary": True}],
+        **extra,
+    }
+
+
+def test_the_domain_computes_a_phone_numbers_display(domain: OciEmulator) -> None:
+    # SDK UserPhoneNumbers.display: "READ ONLY", mutability readOnly.
+    phone = {"value": "+33 1 23 45 67 89", "type": "work", "display": "mine"}
+    body = user_body("phoned", phoneNumbers=[phone])
+    created = httpx.post(
+        f"{domain.url}/admin/v1/Users", headers=domain.admin_headers(), json=body
+    ).json()
+    (read,) = get(domain, f"/Users/{created['id']}").json()["phoneNumbers"]
+    assert read["display"] == "+33 1 23 45 67 89"
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"), [("userType", "Wizard"), ("timezone", "Mars/Olympus_Mons")]
+)
+def test_the_domain_refuses_a_value_outside_its_canonical_ones(
+    domain: OciEmulator, attribute: str, value: str
+) -> None:
+    url, headers = f"{domain.url}/admin/v1/Users", domain.admin_headers()
+    refused = httpx.post(url, headers=headers, json=user_body("odd", **{attribute: value}))
+    assert refused.status_code == 400
+    assert attribute in refused.json()["detail"]
+    fine = {"userType": "Employee", "timezone": "Europe/Paris"}[attribute]
+    body = user_body("even", **{attribute: fine})
+    assert httpx.post(url, headers=headers, json=body).status_code == 201
+
+
+def test_a_phone_numbers_display_is_never_sent_nor_compared(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    source.directory.users["key-p0"]["phoneNumbers"] = [
+        {"value": "+1 555 0100", "type": "mobile", "display": "my mobile"}
+    ]
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    (p0,) = [u for u in domain.users() if u["userName"] == "p0"]
+    assert p0["phoneNumbers"][0]["display"] == "+1 555 0100"  # the domain's, not ours
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+
+
+def test_values_the_domain_would_refuse_are_left_out_with_a_warning(
+    domain: OciEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    source.directory.users["key-p0"].update(userType="Wizard", timezone="Mars/Olympus_Mons")
+    source.directory.users["key-p1"].update(userType="employee", timezone="Europe/Paris")
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    users = {u["userName"]: u for u in domain.users()}
+    assert "userType" not in users["p0"]
+    assert "timezone" not in users["p0"]
+    assert (users["p1"]["userType"], users["p1"]["timezone"]) == ("Employee", "Europe/Paris")
+    assert "'p0'" in caplog.text
+    assert "Wizard" in caplog.text
+    assert "Mars/Olympus_Mons" in caplog.text
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0

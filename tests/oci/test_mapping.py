@@ -13,6 +13,7 @@ from provision.mapping import USER_ATTRIBUTES, canonical, digest, project
 from provision_oci import OciSettings
 from provision_oci.mapping import (
     ORACLE_USER,
+    Rules,
     escape,
     group_payload,
     keep_recovery,
@@ -199,3 +200,24 @@ def test_tier_budgets_and_overrides() -> None:
     assert settings(tier="premium").budget("others") == (90, 5000)
     assert settings(tier="premium", others_per_minute=1000).budget("others") == (90, 1000)
     assert settings(tier="premium").budget("bulk") == (5, 200)
+
+
+def test_normalize_leaves_out_read_only_sub_attributes_and_refused_values() -> None:
+    rules = Rules(
+        read_only=frozenset({"phoneNumbers.display"}),
+        canonical={"userType": ("Employee", "Contractor")},
+        zones=frozenset({"Europe/Paris"}),
+    )
+    out = normalize(
+        Kind.USER,
+        {
+            "userName": "ada",
+            "phoneNumbers": [{"value": "+1", "type": "work", "display": "mine"}],
+            "userType": "contractor",
+            "timezone": "Nowhere/Else",
+        },
+        rules,
+    )
+    assert out["phoneNumbers"] == [{"value": "+1", "type": "work"}]
+    assert out["userType"] == "Contractor"
+    assert "timezone" not in out
