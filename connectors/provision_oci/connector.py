@@ -99,7 +99,7 @@ class OciTarget:
     ) -> Iterator[User[Any] | Group | Unreadable]:
         for data in self._all("/Users", _user_fields(attributes)):
             yield self._user(data)
-        yield from self._with_members(list(self._all("/Groups", GROUP_FIELDS)))
+        yield from self._with_members(self._unprotected(self._all("/Groups", GROUP_FIELDS)))
 
     @hookimpl
     def provision_lookup(
@@ -110,7 +110,9 @@ class OciTarget:
             for data in self._by_id("/Users", _user_fields(attributes), ids):
                 yield self._user(data)
         else:
-            yield from self._with_members(list(self._by_id("/Groups", GROUP_FIELDS, ids)))
+            yield from self._with_members(
+                self._unprotected(self._by_id("/Groups", GROUP_FIELDS, ids))
+            )
 
     def _user(self, data: dict[str, Any]) -> User[Any] | Unreadable:
         """The user as compared; its recovery emails remembered for the writer."""
@@ -118,6 +120,17 @@ class OciTarget:
         if recovery:
             self.recovery[str(data.get("id"))] = recovery
         return mapping.user_from_oci(data, self.profile().rules.read_only)
+
+    def _unprotected(self, groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Groups without the protected ones (``protected_groups``): the engine never sees
+        those, so it never adopts, changes or deletes them, and their members are not read."""
+        kept = []
+        for group in groups:
+            if self.settings.is_protected(group.get("displayName")):
+                log.debug("Leaving out the protected group %r", group.get("displayName"))
+                continue
+            kept.append(group)
+        return kept
 
     def _with_members(self, groups: list[dict[str, Any]]) -> Iterator[Group]:
         """Groups with their members, read concurrently (list calls never carry members)."""

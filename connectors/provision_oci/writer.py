@@ -119,6 +119,13 @@ class Writer:
                     raise _Refused(why)
                 ops.append(Operation("POST", "/Users", mapping.user_payload(resource, self.notify)))
             elif isinstance(resource, Group):
+                if self.client.settings.is_protected(resource.display_name):
+                    raise _Refused(
+                        f"group {resource.display_name!r} is one of the domain's protected "
+                        "groups: the sync never adopts, creates or changes it. Rename the "
+                        "source group, or remove the name from the [oci] protected_groups "
+                        "setting if the domain's group is really yours to manage"
+                    )
                 members = [m.value for m in resource.members or () if m.value]
                 ops.append(
                     Operation(

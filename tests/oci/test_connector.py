@@ -485,3 +485,31 @@ def test_a_domain_that_refuses_active_in_a_patch_is_reactivated_through_its_stat
     )
     assert domain.counts()["PUT UserStatusChanger"] == 1
     assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+
+
+def test_a_protected_group_is_never_adopted_nor_changed(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    # Oracle's "Groups" page (identity domains conversion): Administrators and All-Domain-Users
+    # are created by IAM and cannot be deleted.
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    admins = httpx.post(
+        f"{domain.url}/admin/v1/Groups",
+        headers=domain.admin_headers(),
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Administrators",
+        },
+    )
+    assert admins.status_code == 201
+    source.add(Group(external_id="administrators", display_name="administrators"))
+    source.directory.groups["administrators"]["members"] = [{"value": "key-person0"}]
+    domain.reset_counts()
+    report = sync(source, target(domain), tmp_path / "s.db")
+    (error,) = [e for e in report.errors if e.kind == "group"]
+    assert error.key == "administrators"
+    assert "protected" in error.message
+    assert "protected_groups" in error.message
+    assert group_members(domain, "Administrators") == set()
+    assert writes(domain) == {}
