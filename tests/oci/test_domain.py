@@ -221,3 +221,24 @@ def test_values_the_domain_would_refuse_are_left_out_with_a_warning(
     assert "Wizard" in caplog.text
     assert "Mars/Olympus_Mons" in caplog.text
     assert sync(source, target(domain), tmp_path / "s.db").writes == 0
+
+
+def test_no_production_module_imports_the_emulator() -> None:
+    """The emulator is a stand-in: only the sandbox (imported on request) may load it."""
+    import ast
+
+    package = ROOT / "connectors/provision_oci"
+    offenders = []
+    for path in package.rglob("*.py"):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "emulator" or relative.name == "sandbox.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n.startswith("provision_oci.emulator") for n in names):
+                offenders.append(f"{relative}: line {node.lineno}")
+    assert offenders == []
