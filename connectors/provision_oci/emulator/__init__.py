@@ -9,6 +9,10 @@ bulk, per-tier rate limits, ``UserStatusChanger``). scim2-server does the SCIM p
 Oracle layer around it, records every request, and injects latency, faults, lost answers and
 another administrator's changes between two page reads.
 
+Every Oracle behaviour it models, its source and its test are listed in docs/oci-fidelity.md;
+the attribute rules come from ``provision_oci/oci_schema.json`` (generated from the OCI SDK's
+models), which it also serves at ``/admin/v1/Schemas``.
+
 Choices where the live service is unconfirmed (see the reference notes):
 
 - A second Bulk request while one runs answers 429 (with ``Retry-After: 1`` when
