@@ -9,6 +9,7 @@ family name where the domain's schema requires one), so a no-op run writes nothi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -304,5 +305,10 @@ def remove_member(member: str) -> dict[str, Any]:
 
 
 def escape(value: str) -> str:
-    """``value`` as the inside of a SCIM filter string: ``"`` and ``\\`` escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    """``value`` as the inside of a SCIM filter string.
+
+    RFC 7644's filter grammar takes comparison values as JSON strings: quotes, backslashes and
+    control characters escaped as JSON does (as scim2-models' ``Filter.quote``), other text
+    kept as it is, since no Oracle source says its parser decodes ``\\u`` escapes.
+    """
+    return json.dumps(value, ensure_ascii=False)[1:-1]

@@ -42,6 +42,12 @@ def test_filter_values_escape_quotes_and_backslashes() -> None:
     assert escape("back\\slash") == "back\\\\slash"
 
 
+def test_filter_values_escape_control_characters_and_keep_other_text() -> None:
+    # JSON string syntax, which RFC 7644's filter ABNF gives comparison values.
+    assert escape("tab\there\nnew") == "tab\\there\\nnew"
+    assert escape("José Ødegård") == "José Ødegård"
+
+
 def test_created_users_bypass_welcome_mail_unless_asked() -> None:
     user = User(user_name="ada", emails=[Email(value="ada@example.org", primary=True)])
     assert user_payload(user, notify=False)[ORACLE_USER] == {"bypassNotification": True}
