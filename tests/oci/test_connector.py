@@ -402,16 +402,22 @@ def test_an_operation_bigger_than_the_bulk_payload_limit_fails_alone(domain: Oci
 def test_a_group_of_10200_members_syncs_and_a_rerun_writes_nothing(
     domain: OciEmulator, tmp_path: Path
 ) -> None:
-    # Past Oracle's 10,000 members per unpaged answer (SDK get_group docstring), which the
-    # emulator refuses: the members are read in pages.
+    # Issue 10's "done when": the recovery email the domain adds, a group past Oracle's
+    # 10,000 members per unpaged answer (SDK get_group docstring; the emulator refuses it),
+    # and primaryEmailRequired off with users that have no email.
+    domain.primary_email_required = False
     users = tuple(
         SampleUser(f"m{i:05}", "Given", f"Family{i}", f"m{i:05}@example.org") for i in range(10_200)
     )
     source = MemoryConnector.holding(Sample(users, {"crowd": tuple(u.user_name for u in users)}))
+    for key in ("key-m00007", "key-m10199"):
+        del source.directory.users[key]["emails"]
     report = sync(source, target(domain), tmp_path / "s.db")
     assert report.status == "succeeded", report.errors
-    assert report.memberships["added"] == 10_200
+    assert (report.users["created"], report.memberships["added"]) == (10_200, 10_200)
     assert len(group_members(domain, "crowd")) == 10_200
+    assert "emails" not in by_name(domain)["m00007"]
+    assert {e["type"] for e in by_name(domain)["m00008"]["emails"]} == {"work", "recovery"}
     domain.reset_counts()
     again = sync(source, target(domain), tmp_path / "s.db")
     assert (again.status, again.writes) == ("succeeded", 0), again.errors

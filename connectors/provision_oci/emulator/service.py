@@ -110,9 +110,10 @@ class OciService(ScimService):
     ) -> ScimResponse:
         """scim2-server re-dumps the page through ListResponse without the request's
         ``attributes``, which drops ``returned: request`` ones (group ``members``): put the
-        resources back as the request asked for them."""
+        resources back as the request asked for them (only then: it costs a second dump)."""
         response = super().search_response(base_url, resource_types, page, search_request)
-        if search_request.attributes and response.body is not None:
+        asked = [str(a).lower() for a in search_request.attributes or ()]
+        if any(a.rsplit(":", 1)[-1].startswith("members") for a in asked) and response.body:
             response.body["Resources"] = [
                 self.publish(base_url, resource).model_dump(
                     scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=search_request
