@@ -519,3 +519,30 @@ def test_a_protected_group_is_never_adopted_nor_changed(
     assert "protected_groups" in error.message
     assert group_members(domain, "Administrators") == set()
     assert writes(domain) == {}
+
+
+def test_a_bulk_applied_whose_answer_was_lost_is_resent_and_reports_success(
+    domain: OciEmulator, tmp_path: Path
+) -> None:
+    source = MemoryConnector.holding(PEOPLE)
+    sync(source, target(domain), tmp_path / "s.db")
+    source.remove("key-person9")
+    source.directory.users["key-person3"]["title"] = "Lead"
+    source.directory.groups["leads"]["members"] = [
+        {"value": "key-person0"},
+        {"value": "key-person5"},
+    ]
+    source.add(
+        User(external_id="key-new", user_name="new", emails=PEOPLE.users[0].to_scim().emails)
+    )
+    domain.lose_bulk_answers = 2  # the users' Bulk and the memberships' one: applied, answered 502
+    report = sync(source, target(domain), tmp_path / "s.db")
+    assert report.status == "succeeded", report.errors
+    assert domain.lost_answers == 2
+    assert report.users["created"] == 1
+    assert report.users["updated"] == 1
+    assert report.users["deactivated"] == 1
+    # leads: person5 in, person1 and person2 out; everyone: the deactivated person9 out
+    assert (report.memberships["added"], report.memberships["removed"]) == (1, 3)
+    assert group_members(domain, "leads") == {"person0", "person5"}
+    assert sync(source, target(domain), tmp_path / "s.db").writes == 0

@@ -120,6 +120,9 @@ class OciEmulator(LoopbackService):
         """429 answers sent."""
         self.faults_sent = 0
         """500/503 answers injected by ``fault_rate`` (nothing was done)."""
+        self.lose_bulk_answers = 0
+        """Bulk requests still to apply and then answer 502 (a lost answer, as after a read
+        timeout): the client cannot tell what was done."""
         self.lost_answers = 0
         """Creates applied but answered 502 by ``fail_after_commit_rate``."""
         self._lock = threading.Lock()
@@ -366,6 +369,18 @@ class OciEmulator(LoopbackService):
             with self._lock:
                 self.lost_answers += 1
             return 502, {}, scim_error(502, "Bad gateway: the request may have been applied.")
+        if (
+            response.status == HTTPStatus.OK
+            and method == "POST"
+            and path.rstrip("/") == (f"{PREFIX}/Bulk")
+        ):
+            with self._lock:
+                lose = self.lose_bulk_answers > 0
+                if lose:
+                    self.lose_bulk_answers -= 1
+                    self.lost_answers += 1
+            if lose:
+                return 502, {}, scim_error(502, "Bad gateway: the request may have been applied.")
         return int(response.status), dict(response.headers), response.body
 
 
