@@ -39,6 +39,11 @@ FULL = [
         ],
     ),
     (
+        "Target: removing 1,000 members from one OCI group (one change, as the engine sends it)",
+        "oci_members.py",
+        [["--members", "1000", "--latency-ms", "20"]],
+    ),
+    (
         "Engine: a no-op plan in memory (no I/O)",
         "engine_plan.py",
         [["--users", "100000"], ["--users", "1000000"]],
@@ -55,6 +60,8 @@ def _small(args: list[str]) -> list[str]:
     out = list(args)
     if "--users" in out:
         out[out.index("--users") + 1] = "300"
+    if "--members" in out:
+        out[out.index("--members") + 1] = "300"
     if "--groups" in out:
         out[out.index("--groups") + 1] = "5"
     return out

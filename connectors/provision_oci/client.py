@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 SCIM = "/admin/v1"
 TOKEN_PATH = "/oauth2/v1/token"
 SCIM_JSON = "application/scim+json"
+ACCEPT = "application/json, application/scim+json"
+"""What Oracle's SDK sends (IdentityDomainsClient, every operation's ``accept`` header)."""
 RENEW_BEFORE = 120.0
 """Seconds before expiry at which a cached token is renewed."""
 RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -108,7 +110,9 @@ class OciClient:
         )
         self._lock = threading.Lock()
         self._token: str | None = None
-        self._expires = 0.0
+        self._renew_at = 0.0
+        self._token_lock = threading.Lock()
+        """Held while a token is fetched: one fetch at a time."""
         self._spc: dict[str, Any] | None = None
 
     def close(self) -> None:
@@ -121,10 +125,22 @@ class OciClient:
                 self.stats.throttled += 1
 
     # OAuth2 client credentials
-    def token(self, renew: bool = False) -> str:
+    def token(self, renew: bool = False, stale: str | None = None) -> str:
+        """The cached token, renewed before it expires or when asked to.
+
+        ``stale``: the token a 401 answered; when another thread has renewed it meanwhile,
+        its successor is returned, so requests refused together fetch one new token.
+        """
+        with self._token_lock:
+            return self._token_locked(renew, stale)
+
+    def _token_locked(self, renew: bool, stale: str | None) -> str:
         with self._lock:
-            if not renew and self._token and time.monotonic() < self._expires - RENEW_BEFORE:
-                return self._token
+            current = self._token
+            if current and stale is not None and current != stale:
+                return current
+            if not renew and current and time.monotonic() < self._renew_at:
+                return current
         s = self.settings
         auth = httpx.BasicAuth(
             quote(s.client_id, safe=""), quote(s.client_secret.get_secret_value(), safe="")
@@ -143,7 +159,9 @@ class OciClient:
         with self._lock:
             self._token = str(body["access_token"])
             lifetime = float(body.get("expires_in") or 3600)
-            self._expires = time.monotonic() + lifetime
+            # Renewed RENEW_BEFORE seconds before it expires, or half-way through a shorter
+            # life: a 60-second token is not renewed on every call.
+            self._renew_at = time.monotonic() + max(lifetime - RENEW_BEFORE, lifetime / 2)
             return self._token
 
     # Requests
@@ -162,7 +180,8 @@ class OciClient:
         name = f"{method} {resource}"
         renewed = False
         while True:
-            headers = {"Authorization": f"Bearer {self.token()}", "Accept": SCIM_JSON}
+            token = self.token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": ACCEPT}
             if body is not None:
                 headers["Content-Type"] = SCIM_JSON
             response = self._send(
@@ -170,7 +189,7 @@ class OciClient:
             )
             if response.status_code == 401 and not renewed:
                 renewed = True
-                self.token(renew=True)
+                self.token(renew=True, stale=token)
                 continue
             if response.status_code not in ok:
                 raise OciError.from_response(response)
@@ -214,9 +233,33 @@ class OciClient:
             time.sleep(random.uniform(0, min(10.0, 0.1 * 2**attempt)))
 
     # What the domain offers
+    def read_service_provider_config(self) -> dict[str, Any]:
+        """The domain's ServiceProviderConfig, as a resource or as the first resource of a
+        ListResponse (Oracle's REST API page calls this GET "Search Service Provider
+        Configs"); raises `OciError` when it cannot be read."""
+        body = self.scim("GET", "/ServiceProviderConfig").json()
+        if isinstance(body, dict) and isinstance(body.get("Resources"), list):
+            first = body["Resources"][0] if body["Resources"] else {}
+            body = first if isinstance(first, dict) else {}
+        if not isinstance(body, dict):
+            raise OciError(0, "GET /ServiceProviderConfig answered something that is not JSON")
+        return dict(body)
+
     def service_provider_config(self) -> dict[str, Any]:
+        """The configuration, read once; ``{}`` (no Bulk) with a warning if it is unreadable."""
         if self._spc is None:
-            self._spc = dict(self.scim("GET", "/ServiceProviderConfig").json())
+            try:
+                spc = self.read_service_provider_config()
+            except (OciError, ValueError) as err:
+                log.warning(
+                    "The domain's ServiceProviderConfig cannot be read (%s): writes will use "
+                    "one request per change instead of Bulk. Grant the application the User "
+                    "Administrator app role to let it read the configuration.",
+                    err,
+                )
+                spc = {}
+            with self._lock:
+                self._spc = spc
         return self._spc
 
     def bulk_limits(self) -> tuple[int, int] | None:

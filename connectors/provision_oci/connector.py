@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,7 @@ from provision import (
 from provision.sandbox import Sandbox, require
 from provision_oci import mapping
 from provision_oci.client import OciClient, OciError
+from provision_oci.domain import DomainProfile, learn
 from provision_oci.settings import OciSettings
 from provision_oci.writer import Writer
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 """The largest page a domain serves."""
 MEMBER_PAGE = 10_000
-"""Members a domain returns in one answer; bigger groups are paged."""
+"""Members asked for per page: the most a domain returns in one answer."""
 READ_ATTEMPTS = 3
 """Whole reads of a collection before its reader settles for the union of what it saw."""
 LOOKUP_BATCH = 50
@@ -49,6 +51,10 @@ class OciTarget:
     def __init__(self, settings: OciSettings) -> None:
         self.settings = settings
         self.client = OciClient(settings)
+        self._profile: DomainProfile | None = None
+        self._profile_lock = threading.Lock()
+        self.recovery: dict[str, list[dict[str, Any]]] = {}
+        """User id → the recovery emails the domain holds, kept by every emails PATCH."""
 
     def close(self) -> None:
         self.client.close()
@@ -70,21 +76,30 @@ class OciTarget:
     def provision_identity(self) -> str:
         return self.settings.identity()
 
+    def profile(self) -> DomainProfile:
+        """The domain's settings and schema, learned on first use: once per run."""
+        with self._profile_lock:
+            if self._profile is None:
+                self._profile = learn(self.client)
+                log.info("Learned from the domain: %s", self._profile.summary())
+            return self._profile
+
     @hookimpl
     def provision_normalize(self, kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:
-        return mapping.normalize(kind, attributes)
+        return self.profile().normalize(kind, attributes)
 
     @hookimpl
     def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
-        return Writer(self.client, self.settings.notify_users).write(changes)
+        writer = Writer(self.client, self.settings.notify_users, self.recovery, self.profile())
+        return writer.write(changes)
 
     @hookimpl
     def provision_full_read(
         self, attributes: frozenset[str]
     ) -> Iterator[User[Any] | Group | Unreadable]:
         for data in self._all("/Users", _user_fields(attributes)):
-            yield mapping.user_from_oci(data)
-        yield from self._with_members(list(self._all("/Groups", GROUP_FIELDS)))
+            yield self._user(data)
+        yield from self._with_members(self._unprotected(self._all("/Groups", GROUP_FIELDS)))
 
     @hookimpl
     def provision_lookup(
@@ -93,9 +108,29 @@ class OciTarget:
         """The objects of ``ids`` that exist, read as the full read reads them."""
         if kind is Kind.USER:
             for data in self._by_id("/Users", _user_fields(attributes), ids):
-                yield mapping.user_from_oci(data)
+                yield self._user(data)
         else:
-            yield from self._with_members(list(self._by_id("/Groups", GROUP_FIELDS, ids)))
+            yield from self._with_members(
+                self._unprotected(self._by_id("/Groups", GROUP_FIELDS, ids))
+            )
+
+    def _user(self, data: dict[str, Any]) -> User[Any] | Unreadable:
+        """The user as compared; its recovery emails remembered for the writer."""
+        recovery = mapping.recovery_emails(data)
+        if recovery:
+            self.recovery[str(data.get("id"))] = recovery
+        return mapping.user_from_oci(data, self.profile().rules.read_only)
+
+    def _unprotected(self, groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Groups without the protected ones (``protected_groups``): the engine never sees
+        those, so it never adopts, changes or deletes them, and their members are not read."""
+        kept = []
+        for group in groups:
+            if self.settings.is_protected(group.get("displayName")):
+                log.debug("Leaving out the protected group %r", group.get("displayName"))
+                continue
+            kept.append(group)
+        return kept
 
     def _with_members(self, groups: list[dict[str, Any]]) -> Iterator[Group]:
         """Groups with their members, read concurrently (list calls never carry members)."""
@@ -220,25 +255,30 @@ class OciTarget:
                     yield resource
 
     def _members(self, group: dict[str, Any]) -> list[str]:
-        """A group's member ids: one request, more pages only past 10,000 members."""
+        """A group's member ids, always with Oracle's pagination filter, page by page.
+
+        SDK get_group/list_groups docstrings: an answer of more than 10,000 members throws,
+        "use the pagination filter to GET or SEARCH group members". A page shorter than asked
+        for is the last one, so a group of up to `MEMBER_PAGE` - 1 members costs one request.
+        """
         path = f"/Groups/{group['id']}"
-        answer = self.client.scim("GET", path, params={"attributes": "members"}).json()
-        members = mapping.member_ids(answer)
-        start = len(members) + 1
-        while len(members) >= MEMBER_PAGE and len(members) % MEMBER_PAGE == 0:
+        members: list[str] = []
+        start = 1
+        while True:
             page = f"members[startIndex={start}&count={MEMBER_PAGE}]"
-            more = mapping.member_ids(
-                self.client.scim("GET", path, params={"attributes": page}).json()
-            )
-            if not more:
-                break
+            answer = self.client.scim("GET", path, params={"attributes": page}).json()
+            more = mapping.member_ids(answer)
             members += more
+            if len(more) < MEMBER_PAGE:
+                return members
             start += len(more)
-        return members
 
     @hookimpl
     def provision_test(self) -> list[Check]:
-        return Connectivity(self.client).run()
+        checks = Connectivity(self.client).run()
+        if all(c.ok for c in checks):
+            checks.append(Check("domain learned", True, self.profile().summary(), ""))
+        return checks
 
 
 def _user_fields(attributes: frozenset[str]) -> str:
@@ -286,21 +326,22 @@ class Connectivity:
         self.add("domain answers", True, f"{s.domain_url} answered")
         self.add("token granted", True, f"client {s.client_id} has a token")
         try:
-            spc = self.client.service_provider_config()
+            spc = self.client.read_service_provider_config()
         except OciError as err:
             self.add("service provider config", False, str(err), _role_hint(err))
-            return self.checks
-        bulk, patch = spc.get("bulk") or {}, spc.get("patch") or {}
-        filt = spc.get("filter") or {}
-        self.add(
-            "service provider config",
-            True,
-            f"bulk {'yes' if bulk.get('supported') else 'no'} (maxOperations "
-            f"{bulk.get('maxOperations')}, maxPayloadSize {bulk.get('maxPayloadSize')}), "
-            f"patch {'yes' if patch.get('supported') else 'no'}, filter maxResults "
-            f"{filt.get('maxResults')}; writes will use "
-            f"{'Bulk' if self.client.bulk_limits() else 'one request per change'}",
-        )
+            spc = None
+        if spc is not None:
+            bulk, patch = spc.get("bulk") or {}, spc.get("patch") or {}
+            filt = spc.get("filter") or {}
+            self.add(
+                "service provider config",
+                True,
+                f"bulk {'yes' if bulk.get('supported') else 'no'} (maxOperations "
+                f"{bulk.get('maxOperations')}, maxPayloadSize {bulk.get('maxPayloadSize')}), "
+                f"patch {'yes' if patch.get('supported') else 'no'}, filter maxResults "
+                f"{filt.get('maxResults')}; writes will use "
+                f"{'Bulk' if self.client.bulk_limits() else 'one request per change'}",
+            )
         for resource in ("Users", "Groups"):
             try:
                 answer = self.client.scim(

@@ -22,6 +22,17 @@ TIERS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
+PROTECTED_GROUPS = (
+    "Administrators",
+    "All-Domain-Users",
+    "Domain_Administrators",
+    "All Domain Users",
+)
+"""Built-in groups: Oracle's "Groups" page (identity domains) names Administrators and
+All-Domain-Users, created by IAM and not deletable; the last two are the spellings of domains
+converted from Identity Cloud Service (unconfirmed)."""
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -59,6 +70,12 @@ class OciSettings(BaseModel):
     bulk: Literal["auto", "off"] = Field(
         "auto", description="Write through SCIM Bulk when the domain offers it ('off': never)."
     )
+    protected_groups: list[str] = Field(
+        default_factory=lambda: list(PROTECTED_GROUPS),
+        description="Domain groups the sync never adopts, changes or deletes, whatever a "
+        "source group is called (compared without case); a source group of such a name "
+        "fails with a message.",
+    )
     concurrency: int = Field(8, ge=1, le=64, description="Requests in flight at once.")
     max_attempts: int = Field(
         6, ge=1, le=20, description="Attempts per request on 429, 5xx and transport errors."
@@ -82,6 +99,10 @@ class OciSettings(BaseModel):
         if url.path.strip("/") or url.query:
             raise ValueError(f"{value!r}: give the domain URL only, without a path")
         return f"{url.scheme}://{url.netloc}"
+
+    def is_protected(self, display_name: str | None) -> bool:
+        names = {g.casefold() for g in self.protected_groups}
+        return bool(display_name) and str(display_name).casefold() in names
 
     def identity(self) -> str:
         """The domain as the state file records it: its URL, scheme and host in lower case.

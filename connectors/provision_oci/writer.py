@@ -23,6 +23,7 @@ from scim2_models import Group, User
 from provision import Action, Change, Kind, Outcome
 from provision_oci import mapping
 from provision_oci.client import OciClient, OciError
+from provision_oci.domain import DomainProfile
 from provision_oci.mapping import escape
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,18 @@ class Pending:
 class Writer:
     """One ``provision_write`` call."""
 
-    def __init__(self, client: OciClient, notify_users: bool) -> None:
+    def __init__(
+        self,
+        client: OciClient,
+        notify_users: bool,
+        recovery: dict[str, list[dict[str, Any]]] | None = None,
+        profile: DomainProfile | None = None,
+    ) -> None:
         self.client = client
         self.notify = notify_users
+        self.recovery = recovery or {}
+        """User id → recovery emails read from the domain: an emails PATCH sends them back."""
+        self.profile = profile or DomainProfile.from_snapshot()
 
     def write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
         limits = self.client.bulk_limits()
@@ -104,11 +114,18 @@ class Writer:
         if action is Action.CREATE:
             resource = change.resource
             if isinstance(resource, User):
-                why = mapping.missing_email(resource)
+                why = self.profile.primary_email_required and mapping.missing_email(resource)
                 if why:
                     raise _Refused(why)
                 ops.append(Operation("POST", "/Users", mapping.user_payload(resource, self.notify)))
             elif isinstance(resource, Group):
+                if self.client.settings.is_protected(resource.display_name):
+                    raise _Refused(
+                        f"group {resource.display_name!r} is one of the domain's protected "
+                        "groups: the sync never adopts, creates or changes it. Rename the "
+                        "source group, or remove the name from the [oci] protected_groups "
+                        "setting if the domain's group is really yours to manage"
+                    )
                 members = [m.value for m in resource.members or () if m.value]
                 ops.append(
                     Operation(
@@ -124,10 +141,10 @@ class Writer:
         elif action is Action.UPDATE:
             if change.patch is None:
                 raise _Refused("an update needs a patch")
-            patch = change.patch.model_dump(mode="json")
-            ops.append(
-                Operation("PATCH", f"{collection}/{tid}", mapping.patch_body(patch["Operations"]))
-            )
+            operations = change.patch.model_dump(mode="json")["Operations"]
+            if kind is Kind.USER and tid:
+                operations = mapping.keep_recovery(operations, self.recovery.get(tid, []))
+            ops.append(Operation("PATCH", f"{collection}/{tid}", mapping.patch_body(operations)))
         elif action is Action.DEACTIVATE:
             ops.append(
                 Operation(
@@ -274,15 +291,33 @@ class Writer:
         return True
 
     def _use_status_changer(self, pending: Pending, op: Operation, error: OciError) -> Remedy:
-        """A domain that refuses PATCH of ``active``: deactivate through its status changer."""
+        """A domain that refuses PATCH of ``active``: (de)activate through its status changer.
+
+        A deactivation, or an update that sets ``active`` (a reactivation, or a user made
+        inactive in the source): the update's other operations go as a PATCH of their own,
+        then ``PUT /UserStatusChanger/{id}`` sets ``active``.
+        """
         change = pending.change
-        if change.action is not Action.DEACTIVATE or op.method != "PATCH" or error.status != 400:
+        if op.method != "PATCH" or error.status != 400 or change.kind is not Kind.USER:
+            return None
+        operations = list((op.data or {}).get("Operations") or [])
+        active = [o for o in operations if str(o.get("path") or "").lower() == "active"]
+        if change.action is Action.DEACTIVATE:
+            value, rest = False, []
+        elif (
+            change.action is Action.UPDATE and active and isinstance(active[-1].get("value"), bool)
+        ):
+            value = active[-1]["value"]
+            rest = [o for o in operations if o not in active]
+        else:
             return None
         try:
+            if rest:
+                self.client.scim("PATCH", op.path, body=mapping.patch_body(rest))
             self.client.scim(
                 "PUT",
                 f"/UserStatusChanger/{change.target_id}",
-                body={"schemas": [mapping.STATUS_CHANGER], "active": False},
+                body={"schemas": [mapping.STATUS_CHANGER], "active": value},
             )
         except OciError as err:
             return err

@@ -206,6 +206,31 @@ def test_user_without_a_primary_email_is_400_with_the_oracle_message_id(
     assert client.post("/Users", json={**body, "emails": []}).status_code == 400
 
 
+def test_a_user_created_with_one_email_reads_back_with_a_recovery_copy(
+    client: httpx.Client,
+) -> None:
+    # terraform-provider-oci identity_domains_user_test.go: emails.# == "2" after create.
+    body = user(unique("rec"))
+    address = body["emails"][0]["value"]
+    created = create(client, "Users", body)
+    emails = client.get(f"/Users/{created['id']}").json()["emails"]
+    assert sorted((e["value"], e["type"]) for e in emails) == [
+        (address, "recovery"),
+        (address, "work"),
+    ]
+
+
+def test_a_replace_of_emails_drops_the_recovery_copy_it_does_not_name(
+    client: httpx.Client,
+) -> None:
+    uid = create(client, "Users", user(unique("rep")))["id"]
+    fresh = {"value": "new@example.org", "type": "work", "primary": True}
+    op = {"op": "replace", "path": "emails", "value": [fresh]}
+    assert client.patch(f"/Users/{uid}", json=patch(op)).status_code == 200
+    emails = client.get(f"/Users/{uid}").json()["emails"]
+    assert [(e["value"], e["type"]) for e in emails] == [("new@example.org", "work")]
+
+
 def test_family_name_is_not_required(client: httpx.Client) -> None:
     assert client.post("/Users", json=user(unique("nofamily"))).status_code == 201
 
@@ -441,6 +466,25 @@ def test_members_can_be_paged_with_the_oracle_syntax(client: httpx.Client) -> No
     assert len(client.get(url).json()["members"]) == 1
 
 
+def test_an_unpaged_answer_over_the_member_limit_is_refused() -> None:
+    # SDK IdentityDomainsClient.get_group / list_groups: "will throw an exception if the
+    # response has more than 10,000 members"; the limit is made 2 here.
+    with OciEmulator(limits=False, max_unpaged_members=2) as domain, admin(domain) as client:
+        ids = [create(client, "Users", user(unique("big")))["id"] for _ in range(3)]
+        gid = create(client, "Groups", group("big", ids))["id"]
+        unpaged = client.get(f"/Groups/{gid}", params={"attributes": "members"})
+        assert unpaged.status_code == 400
+        assert unpaged.json()["scimType"] == "tooMany"
+        listed = client.get("/Groups", params={"attributes": "displayName,members"})
+        assert listed.status_code == 400
+        assert client.get(f"/Groups/{gid}").status_code == 200  # members not asked for
+        page = "members[startIndex=1&count=2]"
+        first = client.get(f"/Groups/{gid}", params={"attributes": page}).json()["members"]
+        page = "members[startIndex=3&count=2]"
+        rest = client.get(f"/Groups/{gid}", params={"attributes": page}).json()["members"]
+        assert sorted(m["value"] for m in first + rest) == sorted(ids)
+
+
 def test_patch_adds_and_removes_members(client: httpx.Client) -> None:
     a, b = (create(client, "Users", user(unique("pm")))["id"] for _ in "ab")
     gid = create(client, "Groups", group(unique("patched")))["id"]
@@ -561,6 +605,23 @@ def test_service_provider_config_announces_oci_limits(client: httpx.Client) -> N
     assert types == {"User", "Group"}
     schemas = {s["id"] for s in client.get("/Schemas").json()["Resources"]}
     assert {ORACLE_USER, ORACLE_GROUP, ENTERPRISE} <= schemas
+
+
+def test_service_provider_config_can_answer_as_a_list_response(fresh: OciEmulator) -> None:
+    # Oracle's REST API page names the GET "Search Service Provider Configs".
+    fresh.service_provider_config = "list"
+    with admin(fresh) as client:
+        answer = client.get("/ServiceProviderConfig").json()
+    assert answer["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    assert answer["totalResults"] == 1
+    assert answer["Resources"][0]["bulk"]["maxOperations"] == 50
+
+
+def test_service_provider_config_can_be_refused(fresh: OciEmulator) -> None:
+    fresh.service_provider_config = "forbidden"
+    with admin(fresh) as client:
+        assert client.get("/ServiceProviderConfig").status_code == 403
+        assert client.get("/Users").status_code == 200
 
 
 def test_bulk_switched_off_is_announced_and_answers_501(fresh: OciEmulator) -> None:

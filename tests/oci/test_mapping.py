@@ -13,8 +13,10 @@ from provision.mapping import USER_ATTRIBUTES, canonical, digest, project
 from provision_oci import OciSettings
 from provision_oci.mapping import (
     ORACLE_USER,
+    Rules,
     escape,
     group_payload,
+    keep_recovery,
     missing_email,
     normalize,
     user_from_oci,
@@ -40,6 +42,12 @@ def test_filter_values_escape_quotes_and_backslashes() -> None:
     assert escape("back\\slash") == "back\\\\slash"
 
 
+def test_filter_values_escape_control_characters_and_keep_other_text() -> None:
+    # JSON string syntax, which RFC 7644's filter ABNF gives comparison values.
+    assert escape("tab\there\nnew") == "tab\\there\\nnew"
+    assert escape("José Ødegård") == "José Ødegård"
+
+
 def test_created_users_bypass_welcome_mail_unless_asked() -> None:
     user = User(user_name="ada", emails=[Email(value="ada@example.org", primary=True)])
     assert user_payload(user, notify=False)[ORACLE_USER] == {"bypassNotification": True}
@@ -52,7 +60,7 @@ def test_a_user_without_email_is_refused_before_any_request() -> None:
     assert missing_email(User(user_name="x", emails=[Email(value="x@example.org")])) is None
 
 
-def test_normalize_fills_the_family_name_and_keeps_one_primary_work_email() -> None:
+def test_normalize_keeps_one_primary_work_email_and_no_invented_family_name() -> None:
     wanted = normalize(
         Kind.USER,
         {
@@ -65,7 +73,7 @@ def test_normalize_fills_the_family_name_and_keeps_one_primary_work_email() -> N
             "urn:provision:schemas:extension:cognito:2.0:User": {"userStatus": "CONFIRMED"},
         },
     )
-    assert wanted["name"] == {"familyName": "cher"}
+    assert "name" not in wanted
     assert [(e["value"], e["type"], e["primary"]) for e in wanted["emails"]] == [
         ("a@example.org", "other", False),
         ("b@example.org", "work", True),
@@ -98,7 +106,7 @@ def test_reading_keeps_only_what_the_sync_compares() -> None:
         "userName": "ada",
         "externalId": "k",
         "active": True,
-        "name": {"givenName": "Ada", "familyName": "ada", "formatted": None},
+        "name": {"givenName": "Ada", "formatted": None},
         "emails": [
             {
                 "value": "ada@example.org",
@@ -120,6 +128,43 @@ def test_reading_keeps_only_what_the_sync_compares() -> None:
     assert digest(read, USER_ATTRIBUTES) == digest(
         {k: canonical(v) for k, v in sent.items()}, USER_ATTRIBUTES
     )
+
+
+def test_reading_leaves_out_the_recovery_email_the_domain_adds() -> None:
+    read = user_from_oci(
+        {
+            "id": "u1",
+            "userName": "ada",
+            "emails": [
+                {"value": "ada@example.org", "type": "work", "primary": True},
+                {"value": "ada@example.org", "type": "recovery"},
+            ],
+        }
+    )
+    assert isinstance(read, User)
+    assert [(e.value, e.type) for e in read.emails or ()] == [("ada@example.org", "work")]
+
+
+def test_a_source_email_typed_recovery_is_managed_as_other() -> None:
+    out = normalize(
+        Kind.USER,
+        {"userName": "ada", "emails": [{"value": "a@example.org", "type": "recovery"}]},
+    )
+    assert out["emails"] == [{"value": "a@example.org", "type": "other", "primary": True}]
+
+
+def test_an_emails_patch_keeps_the_recovery_email_it_read() -> None:
+    recovery = [{"value": "old@example.org", "type": "recovery"}]
+    new = [{"value": "new@example.org", "type": "work", "primary": True}]
+    replace = keep_recovery([{"op": "replace", "path": "emails", "value": new}], recovery)
+    assert replace == [{"op": "replace", "path": "emails", "value": new + recovery}]
+    remove = keep_recovery([{"op": "remove", "path": "emails"}], recovery)
+    assert remove == [{"op": "replace", "path": "emails", "value": recovery}]
+    title = [{"op": "replace", "path": "title", "value": "x"}]
+    assert keep_recovery(title, recovery) == title
+    assert keep_recovery([{"op": "remove", "path": "emails"}], []) == [
+        {"op": "remove", "path": "emails"}
+    ]
 
 
 def test_an_unreadable_domain_user_is_reported_not_fatal() -> None:
@@ -161,3 +206,24 @@ def test_tier_budgets_and_overrides() -> None:
     assert settings(tier="premium").budget("others") == (90, 5000)
     assert settings(tier="premium", others_per_minute=1000).budget("others") == (90, 1000)
     assert settings(tier="premium").budget("bulk") == (5, 200)
+
+
+def test_normalize_leaves_out_read_only_sub_attributes_and_refused_values() -> None:
+    rules = Rules(
+        read_only=frozenset({"phoneNumbers.display"}),
+        canonical={"userType": ("Employee", "Contractor")},
+        zones=frozenset({"Europe/Paris"}),
+    )
+    out = normalize(
+        Kind.USER,
+        {
+            "userName": "ada",
+            "phoneNumbers": [{"value": "+1", "type": "work", "display": "mine"}],
+            "userType": "contractor",
+            "timezone": "Nowhere/Else",
+        },
+        rules,
+    )
+    assert out["phoneNumbers"] == [{"value": "+1", "type": "work"}]
+    assert out["userType"] == "Contractor"
+    assert "timezone" not in out

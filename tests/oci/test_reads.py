@@ -225,3 +225,28 @@ def test_a_domain_that_refuses_to_sort_is_read_unsorted(
     assert {u.id for u in users} == ids
     assert transport.refused == 2  # once for Users, once for Groups, then never again
     assert "refused to sort Users by id" in caplog.text
+
+
+def test_members_are_always_read_in_pages_never_unpaged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The domain refuses an unpaged answer of more than two members here (10,000 in Oracle's).
+    with OciEmulator(
+        client_id="provision-test",
+        client_secret="provision-test-secret",
+        limits=False,
+        max_unpaged_members=2,
+    ) as domain:
+        monkeypatch.setattr(connector, "MEMBER_PAGE", 2)
+        ids = seed(domain, 5)
+        gid = add_group(domain, "crowd", ids)
+        empty = add_group(domain, "nobody", [])
+        domain.reset_counts()
+
+        read = list(target(domain).provision_full_read(frozenset()))
+
+        groups = {str(g.id): g for g in read if isinstance(g, Group)}
+        assert sorted(m.value for m in groups[gid].members or ()) == ids
+        assert groups[empty].members is None
+        # crowd: pages of 2, 2 and 1; nobody: one empty page
+        assert domain.counts()["GET Groups"] == 1 + 3 + 1
