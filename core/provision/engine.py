@@ -25,23 +25,22 @@ from provision.contract import Kind, Role
 from provision.match import Matcher, Matching
 from provision.plan import Plan, Planned, Planner
 from provision.records import (
-    NAME_ATTRIBUTE,
     NAME_RULES,
     NoProgress,
     Progress,
     ReadError,
-    Record,
     Reducer,
     Snapshot,
     Spool,
     Stopped,
 )
 from provision.report import Report
+from provision.review import annotate
 from provision.saved import SavedPlan, fingerprint
 
 if TYPE_CHECKING:
-    from provision.config import SyncSettings
     from provision.plugins import Endpoint
+    from provision.settings import SyncSettings
     from provision.state import State
 
 __all__ = [
@@ -218,28 +217,6 @@ class Sync:
             for kind in (Kind.USER, Kind.GROUP)
         ]
 
-    def annotate(self, plan: Plan, source: Snapshot, target: Snapshot) -> None:
-        """Fill in what a person reviewing ``plan`` needs: values before and after, members
-        by name. Only for plans: a run does not keep the target's values."""
-        spool = self.target_spool
-        for p in plan.changes():
-            if p.kind is Kind.MEMBERSHIP:
-                p.details = {
-                    "add": [_named(k, source.users.get(k)) for k in p.add],
-                    "remove": [_named(t, target.users.get(t), "id") for t in p.remove],
-                }
-            elif p.action.value == "create":
-                p.details = {"after": self.spool.get(p.kind, p.key)[1]}
-            elif p.action.value == "update" and spool is not None and p.target_id:
-                now = spool.get(p.kind, p.target_id)[1]
-                wanted = {NAME_ATTRIBUTE[p.kind]: p.rename} if p.rename else None
-                if wanted is None:
-                    wanted = self.spool.get(p.kind, p.key)[1]
-                p.details = {
-                    "before": {a: now.get(a) for a in p.attributes},
-                    "after": {a: wanted.get(a) for a in p.attributes},
-                }
-
     def _report_plan(self, plan: Plan) -> None:
         r = self.report
         for kind, counts in plan.situations.items():
@@ -261,10 +238,6 @@ class Sync:
                 r.error(n.kind, n.key, "match", n.message)
             else:
                 r.warn(n.kind, n.key, "match", n.message)
-
-
-def _named(key: str, record: Record | None, field: str = "key") -> dict[str, str]:
-    return {field: key, "name": record.label if record is not None else "(unknown)"}
 
 
 def now() -> str:
@@ -399,7 +372,7 @@ def _run(
         links = {k.value: sync.state.links(sync.pair, k.value) for k in (Kind.USER, Kind.GROUP)}
         plan.fingerprint = fingerprint(*snapshots, links, sync.settings)
     if dry_run:
-        sync.annotate(plan, *snapshots)
+        annotate(plan, *snapshots, sync.spool, sync.target_spool)
     if on_plan is not None:
         on_plan(plan)
     if expect is not None:

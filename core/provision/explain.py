@@ -19,8 +19,8 @@ from provision.records import NAME_ATTRIBUTE, ReadError
 from provision.report import Report
 
 if TYPE_CHECKING:
-    from provision.config import SyncSettings
     from provision.plugins import Endpoint
+    from provision.settings import SyncSettings
     from provision.state import State
 
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from provision.contract import Action, Kind
 
 if TYPE_CHECKING:
-    from provision.config import SyncSettings
     from provision.plan import Plan
+    from provision.settings import SyncSettings
 
 MEMBER_FLOOR = 10
 """A group's removals trip the percentage only past this many: a small group may empty."""

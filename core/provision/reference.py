@@ -13,8 +13,9 @@ from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
 from provision import DISTRIBUTION
-from provision.config import ENV_PREFIX, SYNC_TABLE, SyncSettings
+from provision.config import ENV_PREFIX, SYNC_TABLE
 from provision.plugins import Registry, discover
+from provision.settings import SyncSettings
 
 INTRO = """\
 # Configuration reference

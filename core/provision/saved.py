@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from provision.contract import Kind
 
 if TYPE_CHECKING:
-    from provision.config import SyncSettings
     from provision.plan import Plan
     from provision.records import Snapshot
+    from provision.settings import SyncSettings
 
 VERSION = 1
 

@@ -7,8 +7,9 @@ from textwrap import dedent
 
 import pytest
 
-from provision.config import ConfigError, SyncSettings, load, resolve_settings
+from provision.config import ConfigError, load, resolve_settings
 from provision.plugins import Registry, discover
+from provision.settings import SyncSettings
 
 
 @pytest.fixture(scope="module")

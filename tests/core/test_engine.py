@@ -463,9 +463,9 @@ def test_the_plan_lists_every_change_before_writing(state: Path) -> None:
     source.remove("key-user9")
     source.directory.users["key-user0"]["title"] = "Boss"
     seen: list[Plan] = []
-    from provision.config import SyncSettings
     from provision.engine import run
     from provision.plugins import Endpoint
+    from provision.settings import SyncSettings
 
     with State(state) as s:
         run(
@@ -696,9 +696,9 @@ def test_phases_after_a_failure_are_reported_not_attempted(state: Path) -> None:
 
 
 def test_a_crash_while_planning_is_recorded_as_failed(state: Path) -> None:
-    from provision.config import SyncSettings
     from provision.engine import run
     from provision.plugins import Endpoint
+    from provision.settings import SyncSettings
 
     def explode(plan: Plan) -> None:
         raise RuntimeError("boom")

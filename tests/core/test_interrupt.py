@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from provision import hookimpl
-from provision.config import SyncSettings
 from provision.engine import run
 from provision.interrupt import Interrupt
 from provision.plugins import Endpoint
 from provision.report import Report
+from provision.settings import SyncSettings
 from provision.state import State
 from provision.testing import MemoryConnector, Sample, SampleUser, sync
 from tests.conftest import ROOT

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict
 from scim2_models import Email, Group, GroupMember, Name, User
 
 from provision import engine
-from provision.config import SyncSettings
 from provision.contract import (
     Change,
     Check,
@@ -26,6 +25,7 @@ from provision.hookspecs import hookimpl
 from provision.memory import Directory
 from provision.plugins import Endpoint
 from provision.report import Report
+from provision.settings import SyncSettings
 from provision.state import State
 
 
