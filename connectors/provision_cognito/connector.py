@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from scim2_models import Group, User
 
-from provision import Capabilities, Check, RequestStats, Role, Unreadable, hookimpl
+from provision import Capabilities, Check, RequestStats, Role, Unreadable, Unverified, hookimpl
 from provision.sandbox import Sandbox, require
 from provision_cognito.checks import Connectivity
 from provision_cognito.client import CognitoClient, NoCredentials
@@ -69,7 +69,7 @@ class CognitoSource:
         return self.settings.identity()
 
     @hookimpl
-    def provision_full_read(self) -> Iterator[User[Any] | Group | Unreadable]:
+    def provision_full_read(self) -> Iterator[User[Any] | Group | Unreadable | Unverified]:
         try:
             client = self.client
         except (NoCredentials, BotoCoreError, ClientError) as err:

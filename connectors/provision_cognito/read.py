@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from scim2_models import Group, User
 
-from provision import Unreadable
+from provision import Unreadable, Unverified
 from provision_cognito.client import CognitoClient
 from provision_cognito.mapping import attributes_of, group_from_cognito, user_from_cognito
 from provision_cognito.settings import CognitoSettings
@@ -97,7 +97,7 @@ class PoolRead:
         self.keys: dict[str, str] = {}  # sub → the one string kept for it
         self.stash: dict[str, bytes] = {}  # members not (yet) seen in ListUsers
 
-    def objects(self) -> Iterator[User[Any] | Group | Unreadable]:
+    def objects(self) -> Iterator[User[Any] | Group | Unreadable | Unverified]:
         workers = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="cognito")
         self._start(self._list_groups, workers)
         producers = 1
@@ -129,17 +129,21 @@ class PoolRead:
             self.stop.set()
             workers.shutdown(wait=False, cancel_futures=True)
 
-    def _users(self, records: list[dict[str, Any]]) -> Iterator[User[Any] | Unreadable]:
+    def _users(
+        self, records: list[dict[str, Any]]
+    ) -> Iterator[User[Any] | Unreadable | Unverified]:
         for record in records:
             sub = attributes_of(record).get("sub", "")
             if sub in self.keys:
                 continue
             self.keys[sub] = sub
-            yield user_from_cognito(record, self.settings.user_name_from)
+            user = user_from_cognito(record, self.settings.user_name_from)
+            why = unverified(record, self.settings.user_name_from)
+            yield Unverified(user, why) if why and isinstance(user, User) else user
 
     def _group_members(
         self, group: str, records: list[dict[str, Any]]
-    ) -> Iterator[User[Any] | Unreadable]:
+    ) -> Iterator[User[Any] | Unreadable | Unverified]:
         subs = self.members.setdefault(group, [])
         for record in records:
             sub = attributes_of(record).get("sub")
@@ -225,6 +229,20 @@ class PoolRead:
 
 class _Stopped(Exception):
     """The consumer went away: producers stop quietly."""
+
+
+def unverified(record: dict[str, Any], user_name_from: str) -> str:
+    """Why Cognito has not vouched for this user's identity, or an empty string.
+
+    UNCONFIRMED: a sign-up that never confirmed its code (botocore's cognito-idp model,
+    UserStatusType). An unverified email that becomes the userName: anyone can sign up with
+    someone else's address. Such users are synced but never adopt a target account by name.
+    """
+    if record.get("UserStatus") == "UNCONFIRMED":
+        return "the Cognito user is UNCONFIRMED"
+    if user_name_from == "email" and attributes_of(record).get("email_verified") != "true":
+        return "its email, which is its userName, is not verified in Cognito"
+    return ""
 
 
 def _code(err: ClientError) -> str:

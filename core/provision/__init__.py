@@ -35,6 +35,7 @@ from provision.contract import (
     RequestStats,
     Role,
     Unreadable,
+    Unverified,
 )
 from provision.hookspecs import hookimpl
 
@@ -53,5 +54,6 @@ __all__ = [
     "RequestStats",
     "Role",
     "Unreadable",
+    "Unverified",
     "hookimpl",
 ]

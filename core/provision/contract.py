@@ -122,6 +122,20 @@ class Unreadable:
 
 
 @dataclass(frozen=True, slots=True)
+class Unverified:
+    """A source object whose identity the source has not verified: synced, never adopted.
+
+    A source yields it in place of the object (an unconfirmed sign-up, an email address nobody
+    proved to own): the engine syncs it like any other, but never matches it to an existing
+    target object by name, so that an account made by hand or for someone else is never handed
+    to an identity nobody vouched for. A name already taken is reported, not adopted.
+    """
+
+    resource: User[Any] | Group
+    why: str = "not verified by the source"
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a connector can do beyond the required hooks."""
 

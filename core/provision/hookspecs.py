@@ -76,7 +76,9 @@ class ConnectorSpec:
         hundred bytes. Raise on any failure to read (an exception means the read is
         incomplete, and the engine then writes nothing). For one object that cannot be
         mapped, yield an `Unreadable` instead of raising, so the rest still sync and the
-        object's target counterpart is left alone.
+        object's target counterpart is left alone. A source that has not verified an
+        object's identity (an unconfirmed sign-up) yields it wrapped in `Unverified`: it is
+        synced, but never adopts an existing target object by name.
 
         **Example**::
 

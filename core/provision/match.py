@@ -259,8 +259,8 @@ class Matcher:
                 detail=f"{s.label!r} is also the name of another source {what} (names are "
                 "compared as the target compares them); rename one of them",
             )
-        if not self.match_by_name or s.natural not in by_name:
-            return Match(kind, Situation.MISSING, s.key)
+        if not self.match_by_name or not s.verified or s.natural not in by_name:
+            return Match(kind, Situation.MISSING, s.key)  # an unverified one is never adopted
         named = by_name[s.natural]
         if len(named) > 1:
             return Match(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from scim2_models import Group, User
 
 from provision import mapping
-from provision.contract import Kind, Role, Unreadable
+from provision.contract import Kind, Role, Unreadable, Unverified
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,16 @@ class NoProgress:
 class Record:
     """What the engine keeps of one object."""
 
-    __slots__ = ("active", "digest", "external_id", "key", "label", "members", "natural")
+    __slots__ = (
+        "active",
+        "digest",
+        "external_id",
+        "key",
+        "label",
+        "members",
+        "natural",
+        "verified",
+    )
 
     def __init__(
         self,
@@ -78,6 +87,7 @@ class Record:
         active: bool = True,
         members: tuple[str, ...] = (),
         natural: str | None = None,
+        verified: bool = True,
     ) -> None:
         self.key = key
         self.label = label
@@ -86,6 +96,8 @@ class Record:
         self.external_id = external_id
         self.active = active
         self.members = members
+        self.verified = verified
+        """False for a source's `Unverified` object: never adopted by name."""
 
 
 @dataclass
@@ -179,8 +191,11 @@ class Reducer:
             if self.spool is not None:
                 self.spool.flush()
 
-    def take(self, obj: object, snapshot: Snapshot) -> None:
+    def take(self, obj: object, snapshot: Snapshot, verified: bool = True) -> None:
         source = self.role is Role.SOURCE
+        if isinstance(obj, Unverified) and source:
+            self.take(obj.resource, snapshot, verified=False)
+            return
         if isinstance(obj, Unreadable):
             snapshot.of(obj.kind).pop(obj.key, None)  # read twice, once unreadable: not trusted
             snapshot.present.add((obj.kind, obj.key))
@@ -193,7 +208,7 @@ class Reducer:
         else:
             raise ReadError(
                 f"the connector yielded a {type(obj).__name__}; a full read yields only "
-                "scim2-models User and Group objects and provision.Unreadable"
+                "scim2-models User and Group objects, provision.Unreadable and Unverified"
             )
         key = obj.external_id if source else obj.id
         if not key:
@@ -245,6 +260,7 @@ class Reducer:
             active=getattr(obj, "active", None) is not False,  # compared or not: guards need it
             members=members,
             natural=self.fold(label),
+            verified=verified,
         )
 
     def _normalized(

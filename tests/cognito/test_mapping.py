@@ -291,3 +291,16 @@ def test_any_attributes_a_pool_can_hold_map_or_are_unreadable_never_raise(
     assert result.active is enabled
     assert result.user_name
     digest(project(result, USER_ATTRIBUTES), USER_ATTRIBUTES)
+
+
+def test_unconfirmed_users_and_unverified_email_names_are_unverified() -> None:
+    from provision_cognito.read import unverified
+
+    def record(status: str, verified: str) -> dict[str, Any]:
+        attributes = [{"Name": "sub", "Value": "s"}, {"Name": "email_verified", "Value": verified}]
+        return {"Username": "u", "UserStatus": status, "Attributes": attributes}
+
+    assert "UNCONFIRMED" in unverified(record("UNCONFIRMED", "true"), "username")
+    assert "not verified" in unverified(record("CONFIRMED", "false"), "email")
+    assert unverified(record("CONFIRMED", "false"), "username") == ""  # the email is no name
+    assert unverified(record("CONFIRMED", "true"), "email") == ""

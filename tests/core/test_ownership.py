@@ -457,3 +457,26 @@ def test_an_object_read_once_readable_and_once_unreadable_is_left_alone(state: P
     report = sync(twice, target, state)
     assert "title" not in by_name(target)["user3"]  # not updated from an untrusted read
     assert [e.key for e in report.errors] == ["key-user3"]
+
+
+def test_an_unverified_source_user_never_adopts_an_account_by_name(state: Path) -> None:
+    from provision import Unverified
+
+    class SelfSignUp(MemoryConnector):
+        """A pool where anyone signed up with the administrator's address, unconfirmed."""
+
+        @hookimpl
+        def provision_full_read(self, role: Any) -> Any:
+            for obj in self.directory.read(role):
+                yield Unverified(obj, "unconfirmed") if obj.external_id == "key-mallory" else obj
+
+    target = MemoryConnector()
+    admin = target.add(SampleUser("admin", "Break", "Glass", "admin@example.org").to_scim())
+    source = SelfSignUp.holding(TEN)
+    source.add(SampleUser("ADMIN", "Mallory", "M", "admin@example.org").to_scim("key-mallory"))
+    report = sync(source, target, state)
+    assert "externalId" not in target.directory.users[admin]  # the hand-made account is not taken
+    assert target.directory.users[admin]["name"]["givenName"] == "Break"
+    (error,) = [e for e in report.errors if e.key == "key-mallory"]
+    assert "held by target user 'admin'" in error.message
+    assert report.users["created"] == 10  # the verified users synced as usual

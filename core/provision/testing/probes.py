@@ -11,6 +11,7 @@ from provision import mapping
 from provision.contract import (
     Check,
     Role,
+    Unverified,
 )
 from provision.diagnose import diagnose
 from provision.plugins import Endpoint
@@ -46,8 +47,10 @@ def _checks_pass(connector: object) -> None:
 
 
 def _read(connector: object, role: Role) -> list[Any]:
+    """What the connector yields, `Unverified` objects unwrapped (they sync like others)."""
     hook = Endpoint.wrap(connector).hook.provision_full_read
-    return list(hook(role=role, attributes=mapping.wanted()))
+    objects = hook(role=role, attributes=mapping.wanted())
+    return [o.resource if isinstance(o, Unverified) else o for o in objects]
 
 
 def _by_name(objects: Iterable[Any]) -> dict[str, Any]:
