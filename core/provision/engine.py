@@ -183,21 +183,23 @@ class Sync:
 
     # 3-5. Match and plan
     def plan(self, source: Snapshot, target: Snapshot) -> Plan:
-        s = self.settings
         self.progress.phase("plan", len(source.users) + len(source.groups))
-        matchings = self.match(source, target)
-        planner = Planner(
+        plan = self.react(source, target, self.match(source, target))
+        self.progress.advance(len(source.users) + len(source.groups))
+        self._report_plan(plan)
+        return plan
+
+    def react(self, source: Snapshot, target: Snapshot, matchings: list[Matching]) -> Plan:
+        """The situations' reactions as a plan (`provision.plan.Planner`)."""
+        s = self.settings
+        return Planner(
             source,
             target,
             tuple(s.user_attributes),
             tuple(s.group_attributes),
             on_delete=s.on_delete,
             unmatched=s.unmatched,
-        )
-        plan = planner.build(*matchings)
-        self.progress.advance(len(source.users) + len(source.groups))
-        self._report_plan(plan)
-        return plan
+        ).build(*matchings)
 
     def match(self, source: Snapshot, target: Snapshot) -> list[Matching]:
         """Users' and groups' situations, in that order."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from provision.contract import Kind, Role
 from provision.engine import Sync, now
 from provision.match import SITUATIONS, Match, Situation
-from provision.plan import Planned, Planner
+from provision.plan import Planned
 from provision.records import NAME_ATTRIBUTE, ReadError
 from provision.report import Report
 
@@ -90,15 +90,7 @@ def explain(
         target_snapshot = sync.read(target, Role.TARGET)
         sync.confirm(target_snapshot)
         matchings = sync.match(source_snapshot, target_snapshot)
-        planner = Planner(
-            source_snapshot,
-            target_snapshot,
-            tuple(settings.user_attributes),
-            tuple(settings.group_attributes),
-            on_delete=settings.on_delete,
-            unmatched=settings.unmatched,
-        )
-        plan = planner.build(*matchings)
+        plan = sync.react(source_snapshot, target_snapshot, matchings)
     except ReadError as err:
         out.problem = f"a read failed, so nothing can be explained: {err}"
         return out
