@@ -6,7 +6,15 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from provision import Check
 from provision_cognito.client import ALLOWED, NoCredentials
@@ -14,6 +22,10 @@ from provision_cognito.read import _code
 
 if TYPE_CHECKING:
     from provision_cognito.connector import CognitoSource
+
+
+NETWORK = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+"""botocore's errors for a network that does not answer: never the credentials' fault."""
 
 
 class Connectivity:
@@ -42,6 +54,17 @@ class Connectivity:
                 str(err),
                 "Set access_key_id and "
                 "secret_access_key, or profile, or the AWS_* environment variables.",
+            )
+            return self.checks
+        except NETWORK as err:
+            where = s.endpoint_url or f"Cognito and STS in {s.region}"
+            self.add(
+                "AWS answers",
+                False,
+                f"nothing answered at {where} within {s.timeout:g} s ({_describe(err)})",
+                f"Check the Region ({s.region}, from region or the pool id) and this "
+                "machine's route to AWS: a proxy, a firewall, a VPC endpoint (endpoint_url, "
+                "sts_endpoint_url). The credentials were not tried yet.",
             )
             return self.checks
         except (ClientError, BotoCoreError) as err:

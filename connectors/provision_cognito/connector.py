@@ -17,6 +17,10 @@ from provision_cognito.read import CognitoReadError, PoolRead
 from provision_cognito.settings import CognitoSettings
 
 log = logging.getLogger(__name__)
+TEST_TIMEOUT = 10.0
+"""Seconds ``provision test`` waits for an answer (a run waits ``timeout``)."""
+TEST_ATTEMPTS = 2
+
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
@@ -62,7 +66,14 @@ class CognitoSource:
 
     @hookimpl
     def provision_test(self) -> list[Check]:
-        return Connectivity(self).run()
+        # A short leash: a silent network must be reported in seconds, not after 6 x 30 s.
+        probe = self.settings.model_copy(
+            update={
+                "timeout": min(self.settings.timeout, TEST_TIMEOUT),
+                "max_attempts": min(self.settings.max_attempts, TEST_ATTEMPTS),
+            }
+        )
+        return Connectivity(CognitoSource(probe)).run()
 
     @hookimpl
     def provision_identity(self) -> str:

@@ -208,6 +208,14 @@ class OciClient:
                 self._count(name)
                 if attempt == attempts:
                     raise OciError(0, f"{method} {url}: {type(err).__name__}: {err}") from err
+                log.warning(  # said each time: a silent network must not look like a hang
+                    "no answer from %s%s (%s); attempt %d of %d, retrying",
+                    self.settings.domain_url,
+                    url,
+                    type(err).__name__,
+                    attempt,
+                    attempts,
+                )
                 self._backoff(attempt)
                 continue
             self._count(name, throttled=response.status_code == 429)

@@ -30,6 +30,10 @@ from provision_oci.writer import Writer
 
 log = logging.getLogger(__name__)
 
+TEST_TIMEOUT = 10.0
+"""Seconds ``provision test`` waits for an answer (a run waits ``timeout``)."""
+TEST_ATTEMPTS = 2
+
 PAGE = 1000
 """The largest page a domain serves."""
 MEMBER_PAGE = 10_000
@@ -275,7 +279,19 @@ class OciTarget:
 
     @hookimpl
     def provision_test(self) -> list[Check]:
-        checks = Connectivity(self.client).run()
+        # A short leash: a silent network must be reported in seconds, not after 6 x 60 s.
+        probe = OciClient(
+            self.settings.model_copy(
+                update={
+                    "timeout": min(self.settings.timeout, TEST_TIMEOUT),
+                    "max_attempts": min(self.settings.max_attempts, TEST_ATTEMPTS),
+                }
+            )
+        )
+        try:
+            checks = Connectivity(probe).run()
+        finally:
+            probe.close()
         if all(c.ok for c in checks):
             checks.append(Check("domain learned", True, self.profile().summary(), ""))
         return checks
