@@ -339,3 +339,30 @@ def test_a_plan_shows_what_a_create_will_send(files: Cli) -> None:
     (create,) = [c for c in plan["changes"] if c["name"] == "person0"]
     assert create["details"]["after"]["userName"] == "person0"
     assert create["details"]["after"]["emails"][0]["value"] == "person0@example.org"
+
+
+def test_a_misspelt_table_stops_the_command_with_did_you_mean(files: Cli) -> None:
+    config = files.cwd / "provision.toml"
+    config.write_text(config.read_text() + '[synk]\non_delete = "delete"\nmax_deletes = 0\n')
+    result = files("run", "src->dst")
+    assert result.returncode == 2
+    assert "table [synk]" in result.stderr
+    assert "Did you mean [sync]?" in result.stderr
+    assert not (files.cwd / "dst.json").exists()
+
+
+def test_secrets_from_a_file_and_a_missing_provision_toml_are_said(cli: Cli) -> None:
+    secret = cli.cwd / "oci-secret"
+    secret.write_text("s3cret\n")
+    env = {
+        "PROVISION_OCI_DOMAIN_URL": "http://127.0.0.1:9",
+        "PROVISION_OCI_CLIENT_ID": "c",
+        "PROVISION_OCI_CLIENT_SECRET_FILE": str(secret),
+        "PROVISION_OCI_MAX_ATTEMPTS": "1",
+    }
+    result = cli("test", "oci", env=env)
+    assert result.returncode == 1  # nothing listens on port 9: the secret was read and used
+    assert "FAIL domain answers" in result.stdout
+    assert "s3cret" not in result.stdout + result.stderr
+    broken = cli("test", "oci", env={**env, "PROVISION_OCI_TIER": "gold"})
+    assert f"no provision.toml in {cli.cwd}" in broken.stderr
