@@ -96,8 +96,11 @@ def _json(response: httpx.Response) -> Any:
 class OciClient:
     """One domain: a pooled httpx client, a cached token, budgets and request counts."""
 
-    def __init__(self, settings: OciSettings) -> None:
+    def __init__(self, settings: OciSettings, transport_attempts: int | None = None) -> None:
         self.settings = settings
+        self.transport_attempts = transport_attempts or settings.max_attempts
+        """Tries when nothing answers (``provision test`` keeps it short; 429s and 5xx still
+        get ``max_attempts``)."""
         self.stats = RequestStats()
         self.limiters = {c: RateLimiter(*settings.budget(c)) for c in ("token", "others", "bulk")}
         verify: Any = str(settings.ca_bundle) if settings.ca_bundle else True
@@ -206,7 +209,7 @@ class OciClient:
                 response = self.http.request(method, url, **kwargs)
             except httpx.TransportError as err:
                 self._count(name)
-                if attempt == attempts:
+                if attempt >= min(attempts, self.transport_attempts):
                     raise OciError(0, f"{method} {url}: {type(err).__name__}: {err}") from err
                 log.warning(  # said each time: a silent network must not look like a hang
                     "no answer from %s%s (%s); attempt %d of %d, retrying",
@@ -214,7 +217,7 @@ class OciClient:
                     url,
                     type(err).__name__,
                     attempt,
-                    attempts,
+                    min(attempts, self.transport_attempts),
                 )
                 self._backoff(attempt)
                 continue

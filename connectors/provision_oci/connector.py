@@ -281,13 +281,10 @@ class OciTarget:
     def provision_test(self) -> list[Check]:
         # A short leash: a silent network must be reported in seconds, not after 6 x 60 s.
         probe = OciClient(
-            self.settings.model_copy(
-                update={
-                    "timeout": min(self.settings.timeout, TEST_TIMEOUT),
-                    "max_attempts": min(self.settings.max_attempts, TEST_ATTEMPTS),
-                }
-            )
+            self.settings.model_copy(update={"timeout": min(self.settings.timeout, TEST_TIMEOUT)}),
+            transport_attempts=TEST_ATTEMPTS,
         )
+        probe.stats, probe.limiters = self.client.stats, self.client.limiters  # one domain
         try:
             checks = Connectivity(probe).run()
         finally:

@@ -86,16 +86,6 @@ SITUATIONS: dict[Situation, Rule] = {
 }
 """Every situation, when it holds, and its one reaction."""
 
-LEAVE_ALONE = frozenset(
-    {
-        Situation.DISPUTED,
-        Situation.SOURCE_UNREADABLE,
-        Situation.TARGET_UNREADABLE,
-        Situation.UNCONFIRMED,
-        Situation.UNMANAGED,
-    }
-)
-
 OWNED = frozenset(
     {
         Situation.LINKED,

@@ -167,7 +167,6 @@ class Reducer:
     watch: Callable[[Role, Kind, str, str, str | None, dict[str, Any]], None] | None = None
     """Sees each reduced object's projection (``provision explain``): side, kind, key, name,
     externalId."""
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attributes(self, kind: Kind) -> tuple[str, ...]:
         return self.user_attributes if kind is Kind.USER else self.group_attributes
