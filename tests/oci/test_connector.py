@@ -412,14 +412,17 @@ def test_a_group_of_10200_members_syncs_and_a_rerun_writes_nothing(
     source = MemoryConnector.holding(Sample(users, {"crowd": tuple(u.user_name for u in users)}))
     for key in ("key-m00007", "key-m10199"):
         del source.directory.users[key]["emails"]
-    report = sync(source, target(domain), tmp_path / "s.db")
+    # The domain's limits are off here (the fixture): lift the client's budget to match, or
+    # 205 Bulk calls wait out 5/s and 200/min for nothing this test checks.
+    fast = {"bulk_per_second": 1000, "bulk_per_minute": 60_000}
+    report = sync(source, target(domain, **fast), tmp_path / "s.db")
     assert report.status == "succeeded", report.errors
     assert (report.users["created"], report.memberships["added"]) == (10_200, 10_200)
     assert len(group_members(domain, "crowd")) == 10_200
     assert "emails" not in by_name(domain)["m00007"]
     assert {e["type"] for e in by_name(domain)["m00008"]["emails"]} == {"work", "recovery"}
     domain.reset_counts()
-    again = sync(source, target(domain), tmp_path / "s.db")
+    again = sync(source, target(domain, **fast), tmp_path / "s.db")
     assert (again.status, again.writes) == ("succeeded", 0), again.errors
     assert writes(domain) == {}
 
