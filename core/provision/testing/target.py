@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from scim2_models import Name, PatchOp, PatchOperation, User
+from scim2_models import Name
 
 from provision.contract import (
     Action,
@@ -66,23 +65,7 @@ class TargetContract(WriteRules):
         desired = ada.to_scim(f"key-{ada.user_name}")
         desired.name = name
         desired.id = ids[ada.user_name]
-        patch = PatchOp[User[Any]](
-            operations=[PatchOperation(op="replace", path="name", value=name.model_dump())]
-        )
-        change = Change(
-            Kind.USER,
-            Action.UPDATE,
-            f"key-{ada.user_name}",
-            ada.user_name,
-            ids[ada.user_name],
-            desired,
-            patch,
-        )
-        (outcome,) = self.write(target, [change])
-        assert outcome.ok, f"update of {ada.user_name}: {outcome.error}"
-        user = self.read(target)[ada.user_name]
-        given = user.name.given_name if user.name else None
-        assert given == "Augusta", f"the patch set name.givenName 'Augusta'; it reads {given!r}"
+        user = self.update_name(target, ada.user_name, ids[ada.user_name], desired, name)
         assert _primary_email(user) == ada.email, (
             f"the update changed the primary email to {_primary_email(user)!r}"
         )

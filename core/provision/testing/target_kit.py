@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from scim2_models import Group, GroupMember
+from scim2_models import Group, GroupMember, Name, PatchOp, PatchOperation, User
 
 from provision.contract import (
     Action,
@@ -95,3 +95,22 @@ class TargetKit:
             names.get(m.value or "", f"unknown id {m.value}")
             for m in held["group:" + name].members or ()
         )
+
+    def update_name(
+        self, target: object, user_name: str, tid: str, desired: User[Any], name: Name
+    ) -> User[Any]:
+        """Send an update whose patch replaces only ``name``; the user as read back after."""
+        patch = PatchOp[User[Any]](
+            operations=[PatchOperation(op="replace", path="name", value=name.model_dump())]
+        )
+        change = Change(
+            Kind.USER, Action.UPDATE, f"key-{user_name}", user_name, tid, desired, patch
+        )
+        (outcome,) = self.write(target, [change])
+        assert outcome.ok, f"update of {user_name}: {outcome.error}"
+        user: User[Any] = self.read(target)[user_name]
+        given = user.name.given_name if user.name else None
+        assert given == name.given_name, (
+            f"the patch set name.givenName {name.given_name!r}; it reads {given!r}"
+        )
+        return user

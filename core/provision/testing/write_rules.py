@@ -91,23 +91,7 @@ class WriteRules(TargetKit):
             user_name=ada.user_name,
             name=name,
         )
-        patch = PatchOp[User[Any]](
-            operations=[PatchOperation(op="replace", path="name", value=name.model_dump())]
-        )
-        change = Change(
-            Kind.USER,
-            Action.UPDATE,
-            f"key-{ada.user_name}",
-            ada.user_name,
-            ids[ada.user_name],
-            desired,
-            patch,
-        )
-        (outcome,) = self.write(target, [change])
-        assert outcome.ok, f"update of {ada.user_name}: {outcome.error}"
-        user = self.read(target)[ada.user_name]
-        given = user.name.given_name if user.name else None
-        assert given == "Augusta", f"the patch set name.givenName 'Augusta'; it reads {given!r}"
+        user = self.update_name(target, ada.user_name, ids[ada.user_name], desired, name)
         assert _primary_email(user) == ada.email, (
             "the update dropped the email, which its patch does not name: apply change.patch, "
             "or read the object and keep what the patch leaves out"
