@@ -3,28 +3,33 @@
     python benchmarks/engine_plan.py --users 1000000
 
 Both sides are in-memory connectors that build each scim2-models User as the engine pulls it
-(as a real connector streams its API pages), ~1% as many groups, ~3 memberships per user; the
-target holds the same users with its own ids, so the plan is empty. Reported: the whole plan,
-the part spent building scim2-models objects (measured by building the same objects alone),
-the engine's own share, and the process's peak RSS. One run per process: RSS is a high-water
-mark.
+(as a real connector streams its API pages, with `provision.construct.build` as ours do), ~1%
+as many groups, ~3 memberships per user; the target holds the same users with its own ids, so
+the plan is empty. Reported: the whole plan, the part spent building scim2-models objects
+(measured by building the same objects alone), the engine's own share, the cost per object of
+each step (measured again, alone, on up to 100,000 objects of each side), and the process's
+peak RSS. One run per process: RSS is a high-water mark.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import resource
 import tempfile
 import time
 from collections.abc import Iterator
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
 from scim2_models import Email, Group, GroupMember, Name, User
 from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
-from provision import Check, Role, hookimpl
+from provision import Check, Kind, Role, hookimpl, mapping
+from provision.construct import build
+from provision.records import Spool
 from provision.testing import MemorySettings, sync
 
 
@@ -53,13 +58,14 @@ class Generated:
 def objects(users: int, target: bool, seed: int) -> Iterator[Any]:
     ident = (lambda i: f"id-{i:08}") if target else (lambda i: f"sub-{i:08}")
     for i in range(users):
-        yield User(
+        yield build(
+            User,
             id=ident(i) if target else None,
             external_id=f"sub-{i:08}",
             user_name=f"user{i:08}@example.org",
-            name=Name(given_name="Given", family_name=f"Family{i}"),
+            name=build(Name, given_name="Given", family_name=f"Family{i}"),
             display_name=f"Given Family{i}",
-            emails=[Email(value=f"user{i:08}@example.org", type="work", primary=True)],
+            emails=[build(Email, value=f"user{i:08}@example.org", type="work", primary=True)],
             active=True,
         )
     rng = random.Random(seed)
@@ -69,12 +75,39 @@ def objects(users: int, target: bool, seed: int) -> Iterator[Any]:
         for g in rng.sample(range(groups), k=min(3, groups)):
             members[g].append(i)
     for g, ids in enumerate(members):
-        yield Group(
+        yield build(
+            Group,
             id=f"gid-{g:06}" if target else None,
             external_id=f"group{g:06}",
             display_name=f"group{g:06}",
-            members=[GroupMember(value=ident(i)) for i in ids] or None,
+            members=[build(GroupMember, value=ident(i)) for i in ids] or None,
         )
+
+
+def steps(users: int) -> dict[str, float]:
+    """CPU µs per object of each step the engine takes, each timed alone over both sides."""
+    gc.disable()  # as the engine does while it reads
+    sample = [o for side in (False, True) for o in objects(min(users, 100_000), side, 1)]
+    attributes = {User: mapping.USER_ATTRIBUTES, Group: mapping.GROUP_ATTRIBUTES}
+    out = {}
+    start = time.process_time()
+    projections = [(o, mapping.project(o, attributes[type(o)])) for o in sample]
+    out["project"] = time.process_time() - start
+    start = time.process_time()
+    encoded = [(o, mapping.encode(p)) for o, p in projections]
+    for _, data in encoded:
+        blake2b(data, digest_size=mapping.DIGEST_SIZE).digest()
+    out["digest"] = time.process_time() - start  # encode and hash, as the engine does
+    spool = Spool()
+    start = time.process_time()
+    for o, data in encoded:
+        key = o.id or o.external_id
+        spool.put_encoded(Kind.USER if type(o) is User else Kind.GROUP, key, type(o), data)
+    spool.flush()
+    out["spool"] = time.process_time() - start
+    spool.close()
+    gc.enable()
+    return {k: v / len(sample) * 1e6 for k, v in out.items()}
 
 
 def main() -> None:
@@ -98,6 +131,10 @@ def main() -> None:
     build = time.process_time() - build
     assert report.users["unchanged"] == args.users, report.as_dict()
     assert report.writes == 0
+    per = steps(args.users)
+    objects_per_side = args.users + report.groups["read"]
+    construct = build / (2 * objects_per_side) * 1e6
+    engine = (cpu - build) / (2 * objects_per_side) * 1e6
     rows = [
         (
             "users per side (groups, memberships)",
@@ -106,7 +143,15 @@ def main() -> None:
         ("plan: CPU s (wall s)", f"{cpu:.1f} ({wall:.1f})"),
         ("  building scim2-models objects, CPU s", f"{build:.1f}"),
         ("  the engine's own share, CPU s", f"{cpu - build:.1f}"),
-        ("  engine per object, µs", f"{(cpu - build) / (2 * args.users) * 1e6:.0f}"),
+        ("per object, CPU µs: construct", f"{construct:.1f}"),
+        ("  engine (all its steps)", f"{engine:.1f}"),
+        ("    project", f"{per['project']:.1f}"),
+        ("    digest", f"{per['digest']:.1f}"),
+        ("    spool (source side only)", f"{per['spool']:.1f}"),
+        (
+            "    match, plan, the rest",
+            f"{engine - per['project'] - per['digest'] - per['spool'] / 2:.1f}",
+        ),
         ("peak RSS, MB", f"{rss:.0f}"),
         ("changes planned", f"{report.writes}"),
     ]

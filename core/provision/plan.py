@@ -14,7 +14,7 @@ from typing import Any
 from provision import mapping, names
 from provision.contract import Action, Kind
 from provision.match import Match, Matching, Situation
-from provision.records import NAME_ATTRIBUTE, Record, Snapshot
+from provision.records import NAME_ATTRIBUTE, Record, Snapshot, Spool
 
 PHASES = ("users", "groups", "memberships", "removals")
 
@@ -139,6 +139,8 @@ class Planner:
     target: Snapshot
     user_attributes: tuple[str, ...]
     group_attributes: tuple[str, ...]
+    spools: tuple[Spool, Spool]
+    """The source's and the target's projections: what differs when two digests do."""
     on_delete: str = "deactivate"
     unmatched: str = "report"
     plan: Plan = field(default_factory=Plan)
@@ -152,6 +154,15 @@ class Planner:
 
     def attributes(self, kind: Kind) -> tuple[str, ...]:
         return self.user_attributes if kind is Kind.USER else self.group_attributes
+
+    def _changed(self, kind: Kind, s: Record, t: Record) -> list[str]:
+        """The compared attributes whose values differ (none when the digests agree)."""
+        if s.digest == t.digest:
+            return []
+        source, target = self.spools
+        _, wanted = source.get(kind, s.key)
+        _, held = target.get(kind, t.key)
+        return mapping.changed_attributes(wanted, held, self.attributes(kind))
 
     def _kind(self, matching: Matching) -> None:
         kind, plan = matching.kind, self.plan
@@ -194,7 +205,7 @@ class Planner:
         self, m: Match, s: Record, t: Record, bucket: list[Planned], renames: list[Any]
     ) -> None:
         kind = m.kind
-        changed = mapping.changed_attributes(s.digest, t.digest, self.attributes(kind))
+        changed = self._changed(kind, s, t)
         name = NAME_ATTRIBUTE[kind]
         if name in changed:  # a name travels alone: if it cannot be applied, the rest still is
             changed.remove(name)

@@ -1,19 +1,19 @@
 """Reduce: each object a read yields becomes a `Record` of a few hundred bytes.
 
-The engine keeps no resource objects. A `Record` holds the keys, the natural key, one digest
-per compared attribute and, for a group, its member keys; the source's mapped attributes wait
-in a `Spool` on disk until a change needs the object rebuilt. Memory then grows by hundreds
-of bytes per object, not kilobytes.
+The engine keeps no resource objects. A `Record` holds the keys, the natural key, a digest of
+the compared attributes and, for a group, its member keys; each side's mapped attributes wait
+in a `Spool` on disk until a change needs them (to name what changed, to rebuild the object).
+Memory then grows by hundreds of bytes per object, not kilobytes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any, Protocol
 
 from scim2_models import Group, User
@@ -120,23 +120,29 @@ class Snapshot:
 
 
 class Spool:
-    """The source's mapped attributes, on disk until a change needs them."""
+    """One side's mapped attributes, on disk until a change needs them."""
 
     def __init__(self) -> None:
         self.db = sqlite3.connect("", check_same_thread=False)  # a private temporary file
-        self.db.execute("CREATE TABLE spool (kind TEXT, key TEXT, cls INTEGER, data TEXT)")
+        self.db.execute("CREATE TABLE spool (kind TEXT, key TEXT, cls INTEGER, data BLOB)")
         self.db.execute("CREATE UNIQUE INDEX spool_key ON spool (kind, key)")
         self.classes: list[type[Any]] = []
-        self._pending: list[tuple[str, str, int, str]] = []
+        self._pending: list[tuple[str, str, int, bytes]] = []
 
     def put(self, kind: Kind, key: str, cls: type[Any], projection: dict[str, Any]) -> None:
+        self.put_encoded(kind, key, cls, mapping.encode(projection))
+
+    def put_encoded(self, kind: Kind, key: str, cls: type[Any], data: bytes) -> None:
+        """`put` for a projection already encoded by `mapping.encode`."""
         if cls not in self.classes:
             self.classes.append(cls)
-        self._pending.append((kind.value, key, self.classes.index(cls), json.dumps(projection)))
+        self._pending.append((kind.value, key, self.classes.index(cls), data))
         if len(self._pending) >= SPOOL_BATCH:
             self.flush()
 
     def flush(self) -> None:
+        if not self._pending:
+            return
         self.db.executemany("INSERT OR REPLACE INTO spool VALUES (?, ?, ?, ?)", self._pending)
         self._pending.clear()
 
@@ -145,7 +151,7 @@ class Spool:
         row = self.db.execute(
             "SELECT cls, data FROM spool WHERE kind = ? AND key = ?", (kind.value, key)
         ).fetchone()
-        return self.classes[row[0]], json.loads(row[1])
+        return self.classes[row[0]], mapping.decode(row[1])
 
     def close(self) -> None:
         self.db.close()
@@ -230,11 +236,12 @@ class Reducer:
             projection = mapping.project(obj, attributes)
             if source and self.normalize is not None:
                 projection = self._normalized(kind, projection, attributes)
-            digest = mapping.digest(projection, attributes)
+            data = mapping.encode(projection)
+            digest = blake2b(data, digest_size=mapping.DIGEST_SIZE).digest()  # mapping.digest
             if self.watch is not None:
                 self.watch(self.role, kind, key, label, obj.external_id, projection)
             if self.spool is not None:
-                self.spool.put(kind, key, type(obj), projection)
+                self.spool.put_encoded(kind, key, type(obj), data)
         except Exception as err:  # one object the engine cannot reduce stops no other
             log.debug("cannot reduce %s %s", kind.value, key, exc_info=True)
             self.errors(
@@ -248,9 +255,8 @@ class Reducer:
         members: tuple[str, ...] = ()
         if isinstance(obj, Group):
             members = tuple(dict.fromkeys(m.value for m in obj.members or () if m.value))
-            if source:  # share the users' key strings: memory per member is a pointer
-                users = snapshot.users
-                members = tuple(users[m].key if m in users else m for m in members)
+            users = snapshot.users  # share the users' key strings: a member is a pointer
+            members = tuple(users[m].key if m in users else m for m in members)
         records[key] = Record(
             key=key,
             label=label,

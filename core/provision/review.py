@@ -1,7 +1,7 @@
 """Review: what a person reading a plan needs beside each change.
 
 An update's values before and after, a create's attributes, a membership change's members by
-name. Only plans carry it: a run keeps no target values (`Sync.target_spool` exists for plans).
+name, from both sides' spools. Only plans carry it: a run does not need it.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 
 def annotate(
-    plan: Plan, source: Snapshot, target: Snapshot, spool: Spool, target_spool: Spool | None
+    plan: Plan, source: Snapshot, target: Snapshot, spool: Spool, target_spool: Spool
 ) -> None:
     """Fill in what a person reviewing ``plan`` needs: values before and after, members
-    by name. Only for plans: a run does not keep the target's values."""
+    by name."""
     for p in plan.changes():
         if p.kind is Kind.MEMBERSHIP:
             p.details = {
@@ -29,7 +29,7 @@ def annotate(
             }
         elif p.action.value == "create":
             p.details = {"after": spool.get(p.kind, p.key)[1]}
-        elif p.action.value == "update" and target_spool is not None and p.target_id:
+        elif p.action.value == "update" and p.target_id:
             now = target_spool.get(p.kind, p.target_id)[1]
             wanted = {NAME_ATTRIBUTE[p.kind]: p.rename} if p.rename else None
             if wanted is None:
