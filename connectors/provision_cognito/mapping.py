@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from scim2_models import URN, ComplexAttribute, Extension, Group, GroupMember, Meta, User
 
 from provision import Kind, Unreadable
+from provision.construct import build, parse
 
 UserNameFrom = Literal["username", "email", "preferred_username", "sub"]
 
@@ -180,7 +181,7 @@ def user_from_cognito(
     }
     for _ in range(3):  # each round drops what SCIM refused, keeping it in the extension
         try:
-            user = CognitoUserResource.model_validate(_prune(data))
+            user = parse(CognitoUserResource, _prune(data))  # model_validate, fast when clean
         except ValidationError as err:
             fields = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
             if "emails" in fields:
@@ -216,10 +217,11 @@ def user_from_cognito(
 def group_from_cognito(record: dict[str, Any], member_subs: list[str]) -> Group:
     """A `Group` keyed by its name, with members named by their ``sub``."""
     name = str(record["GroupName"])
-    group = CognitoGroupResource(
+    group = build(
+        CognitoGroupResource,
         external_id=name,
         display_name=name,
-        members=[GroupMember(value=sub, type="User") for sub in member_subs] or None,
+        members=[build(GroupMember, value=sub, type="User") for sub in member_subs] or None,
     )
     extension = CognitoGroup(
         description=record.get("Description") or None,

@@ -20,6 +20,7 @@ from scim2_models import EnterpriseUser, Group, GroupMember, User
 
 from provision import Kind, Unreadable
 from provision import mapping as core
+from provision.construct import build, parse
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -111,7 +112,7 @@ def user_from_oci(
         if value:
             clean[name] = value
     try:
-        return EnterpriseResource.model_validate(clean)
+        return parse(EnterpriseResource, clean)  # model_validate, fast when clean
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
@@ -160,11 +161,12 @@ def keep_recovery(
 
 
 def group_from_oci(data: dict[str, Any], members: list[str]) -> Group:
-    return Group(
+    return build(
+        Group,
         id=data.get("id"),
         external_id=data.get("externalId") or None,
         display_name=data.get("displayName"),
-        members=[GroupMember(value=m, type="User") for m in members] or None,
+        members=[build(GroupMember, value=m, type="User") for m in members] or None,
     )
 
 

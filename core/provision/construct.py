@@ -1,25 +1,23 @@
-"""Build scim2-models objects fast, from data a connector has typed itself.
+"""Build scim2-models objects fast: what a full read of a million users needs.
 
 Validating a scim2-models ``User`` costs tens of microseconds (an e-mail address alone is
 half of it, in pure Python), and ``model_construct`` is slower still for a class of 25
-fields. A full read of a million users builds several million such objects. `build` makes
-genuine instances, equal to validated ones and dumping the same JSON, by copying a validated
-template of the class and setting the given fields, with only the checks that are cheap and
-that matter:
+fields; a full read of a million users builds several million such objects. Both functions
+here make genuine instances, equal to validated ones and dumping the same JSON, by copying a
+validated template of the class and setting the fields, with only the checks that are cheap:
 
-- a field that the class does not have is a `TypeError` (a bug in the connector);
-- a ``str``, ``bool`` or ``int`` field must hold one (or ``None``), a complex attribute an
-  instance of its class (build it first), a multi-valued one a list of them;
-- an e-mail address must look like one (`looks_like_email`): one ``@`` with something on
-  both sides, a dot in the domain, no spaces or control characters. The full RFC check runs
-  when the engine rebuilds an object it is about to write, so a subtler fault fails that
-  object alone, by name, and never a read;
-- any other type (a ``Reference``, an enum, a ``datetime``) is validated by pydantic, for
-  that field only.
+- `build` (``build(User, user_name="ada", emails=[build(Email, value=...)])``) for data a
+  connector has typed itself: a field the class lacks is a `TypeError` (a bug); a ``str``,
+  ``bool`` or ``int`` field must hold one, a complex attribute an instance of its class, a
+  multi-valued one a list of them, or `ValueError` names the field;
+- `parse` (``parse(User, payload)``) for a SCIM payload as an API returns it: the fast path
+  when every key is a wire name of the class and every value has the plain type its field
+  declares, else exactly ``model_validate`` (same result, same ``ValidationError``).
 
-A check that fails raises `ValueError` naming the field: a connector turns it into an
-`Unreadable` for that object, as it would a pydantic ``ValidationError``. Use
-``model_validate`` instead for data you have not typed yourself (a raw API payload).
+Either way an e-mail address is checked, and normalised, as pydantic's ``EmailStr`` does:
+ASCII addresses of the usual form by a strict pattern (the domain lower-cased, as
+``email-validator`` normalises it), anything else by ``email-validator`` itself. Other types
+(a ``Reference``, an enum, a ``datetime``) are validated by pydantic, for that field only.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, EmailStr, TypeAdapter, ValidationError
@@ -36,16 +34,7 @@ from pydantic import BaseModel, EmailStr, TypeAdapter, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 Check = Callable[[str, Any], Any]
-"""(field, value) -> the value to store; raises for a value the field cannot hold."""
-
-_C = r"[^@\s\x00-\x1f\x7f"  # no @, no blank, no control character
-_EMAIL = re.compile(rf"{_C}]+@{_C}.]{_C}]*\.{_C}.]+")
-_EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path of 256 octets, less the angle brackets
-
-
-def looks_like_email(value: str) -> bool:
-    """The cheap half of e-mail validation: ``local@domain.tld`` without spaces."""
-    return len(value) <= _EMAIL_MAX and _EMAIL.fullmatch(value) is not None
+"""(field, value) -> the value to store; `ValueError` for a value the field cannot hold."""
 
 
 def build(cls: type[M], /, **values: Any) -> M:
@@ -56,15 +45,48 @@ def build(cls: type[M], /, **values: Any) -> M:
     employee_number="42"))``.
     """
     shape = _SHAPES.get(cls) or _shape(cls)
-    state = shape.template.copy()
-    for name in shape.mutable:
-        state[name] = state[name].copy()
     checks = shape.checks
     for name, value in values.items():
         check = checks.get(name)
         if check is None:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
-        state[name] = value if value is None else check(name, value)
+        if value is not None:
+            values[name] = check(name, value)
+    return _assemble(cls, shape, values)
+
+
+def parse(cls: type[M], payload: Mapping[str, Any]) -> M:
+    """``cls.model_validate(payload)``, fast for a payload of plain, well-typed values."""
+    try:
+        return _parse(cls, payload)
+    except _Slow:
+        return cls.model_validate(payload)
+
+
+class _Slow(Exception):
+    """Something `parse` leaves to pydantic: an unknown key, an unexpected type."""
+
+
+def _parse(cls: type[M], payload: Mapping[str, Any]) -> M:
+    shape = _SHAPES.get(cls) or _shape(cls)
+    if payload.__class__ is not dict:
+        raise _Slow()
+    by_wire = shape.by_wire
+    values: dict[str, Any] = {}
+    for key, value in payload.items():
+        entry = by_wire.get(key)
+        if entry is None:
+            raise _Slow()
+        field, read = entry
+        values[field] = None if value is None else read(value)
+    return _assemble(cls, shape, values)
+
+
+def _assemble(cls: type[M], shape: _Shape, values: dict[str, Any]) -> M:
+    state = shape.template.copy()
+    for name in shape.mutable:
+        state[name] = state[name].copy()
+    state.update(values)
     obj = _new(cls)
     _set(obj, "__dict__", state)
     _set(obj, "__pydantic_fields_set__", shape.fields_set.union(values))
@@ -81,7 +103,8 @@ _set = object.__setattr__
 
 
 class _Shape:
-    """What `build` needs of one class: a validated template and a check per field."""
+    """What `build` and `parse` need of one class: a validated template, a check per field
+    and a reader per wire name."""
 
     def __init__(self, cls: type[BaseModel]) -> None:
         template = cls()
@@ -92,9 +115,12 @@ class _Shape:
         self.private: dict[str, Any] = dict(template.__pydantic_private__ or {})
         self.private_mutable = tuple(n for n, v in self.private.items() if isinstance(v, dict))
         """``_unknown_attributes``: where scim2-models keeps unknown attributes per object."""
-        self.checks: dict[str, Check] = {
-            name: _check_for(field.annotation) for name, field in cls.model_fields.items()
-        }
+        self.checks: dict[str, Check] = {}
+        self.by_wire: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        for name, field in cls.model_fields.items():
+            check, read = _field(field.annotation)
+            self.checks[name] = check
+            self.by_wire[field.serialization_alias or name] = (name, read)
 
 
 _SHAPES: dict[type[BaseModel], _Shape] = {}
@@ -105,60 +131,63 @@ def _shape(cls: type[BaseModel]) -> _Shape:
     return shape
 
 
-def _check_for(annotation: Any) -> Check:
-    """The cheapest sound check for a field of this annotation."""
+# Per field: a check for `build` (values typed by the connector) and a reader for `parse`
+# (values decoded from JSON, which raises _Slow for anything but the plain case).
+
+
+def _field(annotation: Any) -> tuple[Check, Callable[[Any], Any]]:
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
-            return _check_for(rest[0])
-        return _validated(annotation)
-    if annotation is str:
-        return _plain(str)
-    if annotation is bool:
-        return _plain(bool)
-    if annotation is int:
-        return _int
-    if annotation is EmailStr:
-        return _email
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model(annotation)
-    if typing.get_origin(annotation) is list and len(args) == 1:
+            return _field(rest[0])
+    elif annotation in (str, bool, int):
+        return _plain(annotation), _plain_read(annotation)
+    elif annotation is EmailStr:
+        return _email, _email_read
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _model(annotation), _model_read(annotation)
+    elif typing.get_origin(annotation) is list and len(args) == 1:
         (item,) = args
         if isinstance(item, type) and issubclass(item, BaseModel):
-            return _models(item)
+            return _models(item), _models_read(item)
         if item is str:
-            return _strings
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return _enum(annotation)
+            return _strings, _strings_read
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _enum(annotation), _enum_read(annotation)
     return _validated(annotation)
 
 
 def _plain(kind: type) -> Check:
     def check(name: str, value: Any) -> Any:
-        if value.__class__ is not kind and not isinstance(value, kind):
-            raise ValueError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
-        return value
+        if value.__class__ is kind:
+            return value
+        if kind is str and isinstance(value, str):
+            return str(value)  # a str subclass (a StrEnum, say): its text, as pydantic keeps
+        raise ValueError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
 
     return check
 
 
-def _int(name: str, value: Any) -> Any:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name}: expected int, got {type(value).__name__}")
-    return value
+def _plain_read(kind: type) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if value.__class__ is not kind:
+            raise _Slow()
+        return value
 
-
-def _email(name: str, value: Any) -> Any:
-    if not isinstance(value, str) or not looks_like_email(value):
-        raise ValueError(f"{name}: {value!r} is not a valid e-mail address")
-    return value
+    return read
 
 
 def _strings(name: str, value: Any) -> Any:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if value.__class__ is not list or not all(v.__class__ is str for v in value):
         raise ValueError(f"{name}: expected a list of str")
     return list(value)
+
+
+def _strings_read(value: Any) -> Any:
+    if value.__class__ is not list or not all(v.__class__ is str for v in value):
+        raise _Slow()
+    return value
 
 
 def _model(cls: type[BaseModel]) -> Check:
@@ -170,6 +199,13 @@ def _model(cls: type[BaseModel]) -> Check:
     return check
 
 
+def _model_read(cls: type[BaseModel]) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        return _parse(cls, value)
+
+    return read
+
+
 def _models(cls: type[BaseModel]) -> Check:
     def check(name: str, value: Any) -> Any:
         if value.__class__ is not list or not all(isinstance(v, cls) for v in value):
@@ -177,6 +213,15 @@ def _models(cls: type[BaseModel]) -> Check:
         return value
 
     return check
+
+
+def _models_read(cls: type[BaseModel]) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if value.__class__ is not list:
+            raise _Slow()
+        return [_parse(cls, v) for v in value]
+
+    return read
 
 
 def _enum(cls: type[enum.Enum]) -> Check:
@@ -189,7 +234,17 @@ def _enum(cls: type[enum.Enum]) -> Check:
     return check
 
 
-def _validated(annotation: Any) -> Check:
+def _enum_read(cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        try:
+            return cls(value)
+        except ValueError:
+            raise _Slow() from None
+
+    return read
+
+
+def _validated(annotation: Any) -> tuple[Check, Callable[[Any], Any]]:
     adapter: TypeAdapter[Any] = TypeAdapter(annotation)
 
     def check(name: str, value: Any) -> Any:
@@ -198,4 +253,61 @@ def _validated(annotation: Any) -> Check:
         except ValidationError as err:  # one line, the field named
             raise ValueError(f"{name}: {err.errors()[0]['msg']}") from None
 
-    return check
+    def read(value: Any) -> Any:
+        try:
+            return adapter.validate_python(value)
+        except ValidationError:
+            raise _Slow() from None
+
+    return check, read
+
+
+# E-mail addresses, as pydantic's EmailStr (email-validator, check_deliverability off) takes
+# them: an ASCII dot-atom local part (RFC 5322 §3.2.3, at most 64 characters), a domain of
+# LDH labels (RFC 1035 §2.3.1) whose top level starts with a letter, the whole at most 254
+# characters (RFC 5321 §4.5.3.1), normalised by lower-casing the domain. Whatever this
+# pattern does not cover (quoted local parts, Unicode, punycode, special-use domains such
+# as .local and .test) goes to email-validator itself.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDRESS = re.compile(
+    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[A-Za-z]"
+    r"(?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?))"
+)
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+"""Top-level domains email-validator refuses by default (RFC 6761 and kin)."""
+_EMAIL_ADAPTER: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+def _fast_email(value: str) -> str | None:
+    """The normalised address, or None when only email-validator can tell."""
+    if not value.isascii() or len(value) > 254:
+        return None
+    m = _ADDRESS.fullmatch(value)
+    if m is None or len(m["local"]) > 64 or len(m["domain"]) > 253 or "--" in m["domain"]:
+        return None
+    if m["tld"].lower() in _SPECIAL_USE:
+        return None
+    return f"{m['local']}@{m['domain'].lower()}"
+
+
+def _email(name: str, value: Any) -> Any:
+    if value.__class__ is str:
+        fast = _fast_email(value)
+        if fast is not None:
+            return fast
+    try:
+        return _EMAIL_ADAPTER.validate_python(value)
+    except ValidationError as err:
+        raise ValueError(f"{name}: {value!r} is not a valid e-mail address ({_why(err)})") from None
+
+
+def _email_read(value: Any) -> Any:
+    fast = _fast_email(value) if value.__class__ is str else None
+    if fast is None:
+        raise _Slow()
+    return fast
+
+
+def _why(err: ValidationError) -> str:
+    return str(err.errors()[0]["msg"])

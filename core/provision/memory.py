@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from scim2_models import Group, User
 
+from provision.construct import parse
 from provision.contract import Action, Change, Kind, Outcome, Role, Unreadable
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class Directory:
         source = role is Role.SOURCE
         model: type[User[Any]] | type[Group] = User if kind is Kind.USER else Group
         try:
-            obj = model.model_validate(raw)
+            obj = parse(model, raw)  # model_validate, fast when the payload is clean
         except ValidationError as err:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(object)'}: {e['msg']}"
