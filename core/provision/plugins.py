@@ -102,6 +102,17 @@ class Registry:
         )
 
 
+def needs_package(name: str, dist: str, extras: list[str], err: ModuleNotFoundError) -> str:
+    """What to install for connector ``name`` of ``dist``: the extra named after the
+    connector when the distribution offers one (``provision-sync[cognito]``)."""
+    package = err.name or "a package"
+    if name in extras:
+        fix = f"pip install '{dist}[{name}]'"
+    else:
+        fix = f"install {package} (or the extra of {dist} that brings it)"
+    return f"it needs the package {package!r}, which is not installed: {fix}"
+
+
 def _distribution(ep: EntryPoint) -> tuple[str, str]:
     dist = ep.dist
     if dist is None:
@@ -175,6 +186,12 @@ def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
         origin[ep.name] = dist  # a broken plugin still claims its name: clashes are reported
         try:
             info = inspect_connector(ep.name, ep.load(), dist, version)
+        except ModuleNotFoundError as err:  # a package the connector needs is not installed
+            extras = (ep.dist.metadata.get_all("Provides-Extra") or []) if ep.dist else []
+            registry.errors.append(
+                LoadError(ep.name, dist, needs_package(ep.name, dist, extras, err))
+            )
+            continue
         except Exception as err:  # a broken plugin must not break the others
             registry.errors.append(LoadError(ep.name, dist, f"{type(err).__name__}: {err}"))
             continue

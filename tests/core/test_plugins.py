@@ -130,8 +130,34 @@ def test_a_connector_whose_import_fails_is_reported_and_the_others_still_load(
     assert list(registry.connectors) == ["good"]
     (error,) = registry.errors
     assert error.name == "broken"
-    assert error.error.startswith("ModuleNotFoundError:")
-    assert "provision_vendor_sdk_not_installed" in error.error
+    assert error.error == (
+        "it needs the package 'provision_vendor_sdk_not_installed', which is not installed: "
+        "install provision_vendor_sdk_not_installed (or the extra of unknown that brings it)"
+    )
+
+
+def test_a_connector_whose_package_is_in_an_extra_names_the_extra(
+    fakes: str, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"  # what `pip install provision-vendor` without its extra leaves
+    info = site / "provision_vendor-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: provision-vendor\nVersion: 1.0\n"
+        "Provides-Extra: other\nProvides-Extra: vendor\n"
+    )
+    (info / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nvendor = provision_broken_connector:Connector\n"
+    )
+    (dist,) = distributions(path=[str(site)])
+    registry = discover(eps=list(dist.entry_points.select(group=ENTRY_POINT_GROUP)))
+    with pytest.raises(ConnectorError) as caught:
+        registry.get("vendor")
+    assert str(caught.value) == (
+        "connector 'vendor' (from provision-vendor) failed to load: it needs the package "
+        "'provision_vendor_sdk_not_installed', which is not installed: "
+        "pip install 'provision-vendor[vendor]'"
+    )
 
 
 @pytest.mark.parametrize(
