@@ -71,9 +71,17 @@ class LoadError:
     name: str
     distribution: str
     error: str
+    optional: bool = False
+    """Not a fault: the connector needs a package that an extra of its distribution named
+    after it installs (``provision-sync[cognito]``), and that extra was not installed."""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "distribution": self.distribution, "error": self.error}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "error": self.error,
+            "optional": self.optional,
+        }
 
 
 @dataclass
@@ -188,9 +196,8 @@ def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
             info = inspect_connector(ep.name, ep.load(), dist, version)
         except ModuleNotFoundError as err:  # a package the connector needs is not installed
             extras = (ep.dist.metadata.get_all("Provides-Extra") or []) if ep.dist else []
-            registry.errors.append(
-                LoadError(ep.name, dist, needs_package(ep.name, dist, extras, err))
-            )
+            message = needs_package(ep.name, dist, extras, err)
+            registry.errors.append(LoadError(ep.name, dist, message, ep.name in extras))
             continue
         except Exception as err:  # a broken plugin must not break the others
             registry.errors.append(LoadError(ep.name, dist, f"{type(err).__name__}: {err}"))

@@ -447,16 +447,17 @@ def test_close_is_optional_and_reaches_the_connector() -> None:
 
 
 @pytest.fixture
-def installed(tmp_path: Path) -> Callable[[dict[str, str]], dict[str, str]]:
+def installed(tmp_path: Path) -> Callable[..., dict[str, str]]:
     """Make a distribution with these entry points visible to a subprocess, uninstalled."""
 
-    def install(connectors: dict[str, str]) -> dict[str, str]:
+    def install(connectors: dict[str, str], extras: tuple[str, ...] = ()) -> dict[str, str]:
         site = tmp_path / "site"
         info = site / "provision_fakes-1.0.dist-info"
         info.mkdir(parents=True, exist_ok=True)
         (site / f"{FAKES}.py").write_text(FAKES_SOURCE, encoding="utf-8")
         (info / "METADATA").write_text(
             "Metadata-Version: 2.1\nName: provision-fakes\nVersion: 1.0\n"
+            + "".join(f"Provides-Extra: {e}\n" for e in extras)
         )
         lines = "".join(f"{name} = {value}\n" for name, value in connectors.items())
         (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
@@ -466,7 +467,7 @@ def installed(tmp_path: Path) -> Callable[[dict[str, str]], dict[str, str]]:
 
 
 def test_connectors_exits_1_when_a_connector_failed_to_load(
-    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+    cli: Cli, installed: Callable[..., dict[str, str]]
 ) -> None:
     env = installed({"broken": "provision_module_not_there:Connector"})
     result = cli("connectors", env=env)
@@ -478,12 +479,25 @@ def test_connectors_exits_1_when_a_connector_failed_to_load(
     assert [e["name"] for e in found["errors"]] == ["broken"]
 
 
+def test_connectors_exits_0_when_a_connector_only_lacks_its_extra(
+    cli: Cli, installed: Callable[..., dict[str, str]]
+) -> None:
+    env = installed({"vendor": "provision_module_not_there:Connector"}, extras=("vendor",))
+    result = cli("connectors", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "connector 'vendor' from provision-fakes is not installed: " in result.stderr
+    assert "pip install 'provision-fakes[vendor]'" in result.stderr
+    code, found = cli.json("connectors", env=env)
+    assert code == 0
+    assert [(e["name"], e["optional"]) for e in found["errors"]] == [("vendor", True)]
+
+
 def test_connectors_exits_0_when_all_load(cli: Cli) -> None:
     assert cli("connectors").returncode == 0
 
 
 def test_connectors_check_diagnoses_each_connector_class(
-    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+    cli: Cli, installed: Callable[..., dict[str, str]]
 ) -> None:
     env = installed({"good": f"{FAKES}:Good", "misspelt": f"{FAKES}:Misspelt"})
     result = cli("connectors", "--check", env=env)
@@ -507,7 +521,7 @@ def test_connectors_check_passes_the_built_in_connectors(cli: Cli) -> None:
 
 
 def test_a_buggy_connector_is_blamed_on_its_author_not_the_configuration(
-    cli: Cli, installed: Callable[[dict[str, str]], dict[str, str]]
+    cli: Cli, installed: Callable[..., dict[str, str]]
 ) -> None:
     env = installed({"misspelt": f"{FAKES}:Misspelt"})
     (cli.cwd / "provision.toml").write_text("[misspelt]\n")

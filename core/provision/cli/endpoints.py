@@ -32,11 +32,12 @@ if TYPE_CHECKING:
     help="Also inspect each connector class for plugin mistakes (instantiates nothing).",
 )
 def connectors(as_json: bool, check: bool) -> None:
-    """List the connectors found through entry points; exit 1 if any is broken."""
+    """List the connectors found through entry points; exit 1 if any is broken (one whose
+    extra is not installed is not)."""
     registry = discover()
     found = api.connectors(registry)
     problems = diagnose.check(registry) if check else {}
-    broken = bool(found["errors"]) or any(problems.values())
+    broken = any(not e["optional"] for e in found["errors"]) or any(problems.values())
     if as_json:
         if check:
             found["problems"] = {n: [p.as_dict() for p in ps] for n, ps in problems.items()}
@@ -59,12 +60,8 @@ def connectors(as_json: bool, check: bool) -> None:
             origin = f"{name} ({info.distribution} {info.version}): "
             say(out, "bold red", "bug  ", f"{origin}{p.where}: {p.problem}. Fix: {p.fix}.")
     for e in found["errors"]:
-        say(
-            err,
-            "yellow",
-            f"connector {e['name']!r} from {e['distribution']} failed to load: ",
-            e["error"],
-        )
+        what = "is not installed" if e["optional"] else "failed to load"
+        say(err, "yellow", f"connector {e['name']!r} from {e['distribution']} {what}: ", e["error"])
     if broken:
         sys.exit(1)
 
