@@ -75,9 +75,11 @@ def main() -> None:
         initial = time.monotonic() - started
         counts = dict(domain.counts())
         domain.reset_counts()
+        cpu_before = domain.cpu_seconds
         started = time.monotonic()
         second = sync(source, OciTarget(settings), state)
         rerun = time.monotonic() - started
+        rerun_cpu = domain.cpu_seconds - cpu_before
         rerun_counts = dict(domain.counts())
         throttled, mails = domain.throttled, domain.welcome_mails
     bulk_calls = counts.get("POST Bulk", 0)
@@ -91,6 +93,9 @@ def main() -> None:
         k: v for k, v in rerun_counts.items() if k.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
     }
     writes.pop("POST token", None)
+    reads = sum(
+        v for k, v in rerun_counts.items() if k.startswith("GET ") or k.endswith("/.search")
+    )
     rows = [
         ("users / groups / memberships", f"{args.users} / {args.groups} / {sum(per_group)}"),
         ("tier, latency", f"{args.tier}, {args.latency_ms:g} ms"),
@@ -108,6 +113,8 @@ def main() -> None:
             "no-op re-run: writes, s",
             f"{sum(writes.values())} ({second.writes} in the report), {rerun:.1f}",
         ),
+        ("no-op re-run: read requests", f"{reads}"),
+        ("no-op re-run: emulator CPU, s", f"{rerun_cpu:.1f}"),
         (
             "peak RSS, MB (emulator included)",
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}",

@@ -15,6 +15,7 @@ from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from scim2_models import Context
 
 from provision_oci.emulator import OciEmulator
 
@@ -657,30 +658,57 @@ def burst(client: httpx.Client, n: int) -> list[httpx.Response]:
     return [client.get("/ServiceProviderConfig") for _ in range(n)]
 
 
+def stopped() -> float:
+    """A clock that never moves: the budgets never refill, whatever the machine's speed."""
+    return 1000.0
+
+
 def test_free_tier_throttles_with_retry_after() -> None:
-    with OciEmulator(tier="free") as domain, admin(domain) as client:
+    with OciEmulator(tier="free", clock=stopped) as domain, admin(domain) as client:
         answers = burst(client, 40)
         throttled = [a for a in answers if a.status_code == 429]
-        assert throttled, "20/s should not let 40 quick requests through"
+        assert len(throttled) == 20, "20/s lets the first 20 requests of a second through"
         assert all(int(a.headers["Retry-After"]) >= 1 for a in throttled)
         assert throttled[0].json()["status"] == "429"
-        assert domain.throttled == len(throttled)
+        assert domain.throttled == 20
 
 
 def test_throttled_answers_omit_retry_after_when_switched_off() -> None:
-    with OciEmulator(tier="free", retry_after=False) as domain, admin(domain) as client:
+    with (
+        OciEmulator(tier="free", retry_after=False, clock=stopped) as domain,
+        admin(domain) as client,
+    ):
         throttled = [a for a in burst(client, 40) if a.status_code == 429]
-        assert throttled
+        assert len(throttled) == 20
         assert all("Retry-After" not in a.headers for a in throttled)
 
 
 def test_changing_the_tier_refills_the_budget() -> None:
-    with OciEmulator(tier="free") as domain, admin(domain) as client:
+    with OciEmulator(tier="free", clock=stopped) as domain, admin(domain) as client:
         assert any(a.status_code == 429 for a in burst(client, 40))
         domain.tier = "premium"
         assert all(a.status_code == 200 for a in burst(client, 40))
         with pytest.raises(ValueError, match="Choose one of"):
             domain.tier = "gold"
+
+
+@pytest.mark.parametrize("retry_after", [True, False])
+def test_throttle_next_answers_429_to_exactly_the_next_requests(
+    fresh: OciEmulator, retry_after: bool
+) -> None:
+    fresh.retry_after = retry_after
+    with admin(fresh) as client:  # the token request is not throttled
+        fresh.throttle_next(2)
+        answers = [client.get("/ServiceProviderConfig").status_code for _ in range(3)]
+        assert answers == [429, 429, 200]
+        fresh.throttle_next(1)
+        answer = client.get("/Users")
+    assert answer.status_code == 429
+    assert answer.json()["status"] == "429"
+    assert ("Retry-After" in answer.headers) is retry_after
+    assert fresh.throttled == 3
+    with pytest.raises(ValueError, match="0 or more"):
+        fresh.throttle_next(-1)
 
 
 def test_fault_rate_one_answers_500_or_503_without_side_effect(fresh: OciEmulator) -> None:
@@ -794,3 +822,94 @@ def test_every_answer_carries_an_opc_request_id(domain: OciEmulator) -> None:
     ]
     assert all(a.headers.get("opc-request-id") for a in answers)
     assert json.loads(answers[1].text)["status"] == "404"
+
+
+# Reads answered without scim2-server's copies -------------------------------------------------
+
+VIEWS = [
+    {},
+    {"attributes": "userName"},
+    {"attributes": "active,emails,externalId,name,userName"},
+    {"attributes": "name.givenName,meta.created"},
+    {"attributes": f"{ENTERPRISE}:manager,{ORACLE_USER}:isFederatedUser"},
+    {"attributes": "groups"},
+    {"excludedAttributes": "emails,meta"},
+]
+GROUP_VIEWS = [{}, {"attributes": "displayName,externalId"}, {"attributes": "members"}]
+
+
+def slow_views(domain: OciEmulator, name: str, params: dict[str, str]) -> dict[str, Any]:
+    """Each stored resource as scim2-server publishes and dumps it: deep copies throughout."""
+    service = domain.service
+    resource_type = service.get_resource_type(name)
+    base_url = f"{domain.url}/admin/v1"
+    with service.provider:
+        parameters = service.read_response_parameters(resource_type, params)
+        return {
+            str(r.id): service.publish(base_url, r).model_dump(
+                scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
+            )
+            for r in domain.storage.stored(name)
+        }
+
+
+def with_manager(body: dict[str, Any], manager: str | None) -> dict[str, Any]:
+    if manager is None:
+        return body
+    return {
+        **body,
+        "schemas": [*body["schemas"], ENTERPRISE],
+        ENTERPRISE: {"manager": {"value": manager, "$ref": f"Users/{manager}"}},
+    }
+
+
+def test_lists_and_gets_answer_what_scim2_server_would(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        boss = client.post("/Users", json=user("boss")).json()["id"]
+        ids = [
+            client.post(
+                "/Users",
+                json=with_manager(
+                    {
+                        **user(
+                            f"u{i}",
+                            externalId=f"e{i}",
+                            phoneNumbers=[{"value": "+15550100", "type": "work"}],
+                        ),
+                        "name": {"givenName": "G", "familyName": f"F{i}"},
+                    },
+                    boss if i % 2 else None,
+                ),
+            ).json()["id"]
+            for i in range(4)
+        ]
+        assert client.post("/Groups", json=group("g1", ids[:3])).status_code == 201
+        assert client.post("/Groups", json=group("g2", [boss])).status_code == 201
+        for name, endpoint, views in (("User", "/Users", VIEWS), ("Group", "/Groups", GROUP_VIEWS)):
+            for params in views:
+                expected = slow_views(fresh, name, params)
+                for sort in ({}, {"sortBy": "id", "sortOrder": "DESCENDING"}):
+                    listed = client.get(endpoint, params={**params, **sort}).json()["Resources"]
+                    assert {r["id"]: r for r in listed} == expected, (endpoint, params, sort)
+                for rid, body in expected.items():
+                    assert client.get(f"{endpoint}/{rid}", params=params).json() == body
+        lookup = " or ".join(f'id eq "{i}"' for i in [ids[2], "missing", ids[0]])
+        found = client.get("/Users", params={"filter": lookup}).json()
+        assert found["totalResults"] == 2
+        assert [r["id"] for r in found["Resources"]] == sorted([ids[0], ids[2]])
+
+
+def test_a_write_is_seen_by_the_next_read(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        uid = client.post("/Users", json=user("before")).json()["id"]
+        gid = client.post("/Groups", json=group("g")).json()["id"]
+        assert client.get(f"/Users/{uid}").json().get("groups") is None
+        assert client.get("/Users").json()["Resources"][0]["userName"] == "before"
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
+        }
+        assert client.patch(f"/Groups/{gid}", json=patch).status_code == 200
+        client.put(f"/Users/{uid}", json=user("after", bypass=None))
+        assert client.get("/Users").json()["Resources"][0]["userName"] == "after"
+        assert [g["value"] for g in client.get(f"/Users/{uid}").json()["groups"]] == [gid]

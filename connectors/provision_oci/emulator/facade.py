@@ -70,8 +70,9 @@ class OciEmulator(LoopbackService):
     Attributes a test may change while it runs: ``latency_ms``, ``fault_rate``,
     ``fail_after_commit_rate``, ``retry_after``, ``tier`` (resets the budgets), ``limits``,
     ``bulk``, ``forbidden``; ``after_page()`` lets another administrator act between two
-    page reads. What it saw: ``counts()``, ``welcome_mails``, ``throttled``,
-    ``faults_sent``, ``lost_answers``, ``users()``, ``groups()``.
+    page reads; ``throttle_next()`` answers 429 to the next requests. What it saw:
+    ``counts()``, ``welcome_mails``, ``throttled``, ``faults_sent``, ``lost_answers``,
+    ``users()``, ``groups()``, ``cpu_seconds``.
     """
 
     def __init__(
@@ -93,8 +94,12 @@ class OciEmulator(LoopbackService):
         ssl_context: tuple[str, str] | None = None,
         max_results: int = MAX_COUNT,
         max_unpaged_members: int = MAX_UNPAGED_MEMBERS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.latency_ms = latency_ms
+        self.clock = clock
+        """The rate limits' clock: a test that stops it gets one burst of each budget, then
+        429s, however fast the machine runs the requests."""
         self.max_unpaged_members = max_unpaged_members
         self.service_provider_config: Literal["resource", "list", "forbidden"] = "resource"
         self.status_changer_only = False
@@ -125,6 +130,9 @@ class OciEmulator(LoopbackService):
         timeout): the client cannot tell what was done."""
         self.lost_answers = 0
         """Creates applied but answered 502 by ``fail_after_commit_rate``."""
+        self.cpu_seconds = 0.0
+        """CPU time its threads spent answering requests (``time.thread_time``, latency not
+        included): what the emulator costs a benchmark, apart from the client."""
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self._counts: Counter[str] = Counter()
@@ -133,6 +141,7 @@ class OciEmulator(LoopbackService):
         self._tier = ""
         self._limiters: dict[LimitGroup, RateLimiter] = {}
         self._page_actions: list[PageAction] = []
+        self._throttle_next = 0
         self.tier = tier
         self.storage = OciStorage(self._user_created)
         self.service = OciService(self, build_provider(max_results))
@@ -170,8 +179,20 @@ class OciEmulator(LoopbackService):
         with self._lock:
             self._tier = tier
             self._limiters = {
-                cast(LimitGroup, group): RateLimiter(*rate) for group, rate in TIERS[tier].items()
+                cast(LimitGroup, group): RateLimiter(*rate, clock=self.clock)
+                for group, rate in TIERS[tier].items()
             }
+
+    def throttle_next(self, n: int) -> None:
+        """Answer 429 to the next ``n`` SCIM requests (not the token endpoint's), whatever the
+        budgets hold: ``Retry-After: 1`` when ``retry_after``, counted in ``throttled``.
+
+        The rate limits answer 429 only when requests outrun them, which depends on the
+        machine's speed; a test that must meet 429s meets exactly these."""
+        if n < 0:
+            raise ValueError(f"throttle_next({n}): give a number of requests, 0 or more.")
+        with self._lock:
+            self._throttle_next = n
 
     # Someone else at work
     def after_page(self, resource: str, start_index: int, action: Callable[[], object]) -> None:
@@ -316,6 +337,7 @@ class OciEmulator(LoopbackService):
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Record, delay, maybe fail or throttle, then answer: token endpoint or SCIM."""
+        started = time.thread_time()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         method = environ["REQUEST_METHOD"].upper()
@@ -332,6 +354,9 @@ class OciEmulator(LoopbackService):
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
         headers["Content-Length"] = str(len(payload))
+        spent = time.thread_time() - started
+        with self._lock:
+            self.cpu_seconds += spent
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [payload]
 
@@ -344,13 +369,21 @@ class OciEmulator(LoopbackService):
         group = limit_group(path)
         if group is None:
             return 404, {}, scim_error(404, f"Nothing is served at {path!r}.")
-        if self.limits:
+        with self._lock:
+            forced = group != "token" and self._throttle_next > 0
+            if forced:
+                self._throttle_next -= 1
+        if forced:
+            wait = 1.0
+        elif self.limits:
             with self._lock:
                 wait = self._limiters[group].try_acquire()
-            if wait:
-                self._count_throttled()
-                headers = {"Retry-After": str(max(1, math.ceil(wait)))} if self.retry_after else {}
-                return 429, headers, scim_error(429, "Too many requests: slow down.")
+        else:
+            wait = 0.0
+        if wait:
+            self._count_throttled()
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if self.retry_after else {}
+            return 429, headers, scim_error(429, "Too many requests: slow down.")
         if group == "token":
             return self._token(method, environ, body)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX

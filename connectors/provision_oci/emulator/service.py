@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, fields
@@ -17,21 +18,27 @@ from scim2_models import (
     InvalidSyntaxException,
     InvalidValueException,
     NotFoundException,
+    Path,
     PayloadTooLargeException,
+    Reference,
     Resource,
     ResourceType,
+    Returned,
     ScimProvider,
     SearchRequest,
     ServiceProviderConfig,
     UnauthorizedException,
     User,
 )
+from scim2_models.base import _is_returned
 from scim2_server.applications.wsgi import WSGIApplication
 from scim2_server.bulk import BulkPlan
+from scim2_server.conditions import Conditions
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
 
 if TYPE_CHECKING:
     from scim2_models import PatchOp, ResponseParameters
@@ -61,6 +68,30 @@ from provision_oci.emulator.storage import OciStorage
 
 # SCIM service and application ---------------------------------------------------------------
 
+PUBLISHED = frozenset({"groups", "members"})
+"""Where `OciService.publish_read` sets ``$ref`` in place (`OciStorage._decorate`'s objects)."""
+
+
+@functools.cache
+def dropped_fields(
+    model: type[Resource[Any]], included: tuple[str, ...], excluded: tuple[str, ...]
+) -> frozenset[str]:
+    """The top-level fields a response with these ``attributes``/``excludedAttributes``
+    leaves out, by scim2-models' own rule (``_is_returned``, as its serializer judges each
+    top-level key): not serialising them at all is the same answer, without dumping the 300
+    members of a group that a list drops, or a user's ``groups``."""
+    return frozenset(
+        name
+        for name in model.model_fields
+        if name != "schemas"
+        and not _is_returned(
+            model.get_field_annotation(name, Returned),
+            model.__scim_info__.attribute_urns[name],
+            list(included),
+            list(excluded),
+        )
+    )
+
 
 class OciService(ScimService):
     """scim2-server's protocol with OCI's differences: default count 50, PATCH answers 200,
@@ -72,6 +103,10 @@ class OciService(ScimService):
         self.message_ids: dict[int, str] = {}
         """Oracle message ids of failed bulk operations, by id() of their Error, until the
         bulk response is built (its model has no room for the Oracle block)."""
+        self.views: dict[tuple[Any, ...], dict[str, Any]] = {}
+        """Serialised reads (`view`) of the storage's current generation."""
+        self.views_generation = -1
+        self.views_lock = threading.Lock()
         super().__init__(provider)
 
     @property
@@ -108,19 +143,116 @@ class OciService(ScimService):
         page: SearchPage,
         search_request: SearchRequest[Any],
     ) -> ScimResponse:
-        """scim2-server re-dumps the page through ListResponse without the request's
-        ``attributes``, which drops ``returned: request`` ones (group ``members``): put the
-        resources back as the request asked for them (only then: it costs a second dump)."""
-        response = super().search_response(base_url, resource_types, page, search_request)
-        asked = [str(a).lower() for a in search_request.attributes or ()]
-        if any(a.rsplit(":", 1)[-1].startswith("members") for a in asked) and response.body:
-            response.body["Resources"] = [
-                self.publish(base_url, resource).model_dump(
-                    scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=search_request
-                )
-                for resource in page.resources
-            ]
+        """The ListResponse of a page, each resource dumped once as the request asks.
+
+        scim2-server dumps each resource, validates the dumps back into a ListResponse and
+        dumps that again: three passes over 1,000 users a page, and the second one drops
+        ``returned: request`` attributes (group ``members``). Here scim2-server builds the
+        envelope of an empty page (totals, startIndex, cursors) and `view` fills it."""
+        envelope = SearchPage(page.total, [], page.next, page.previous)
+        response = super().search_response(base_url, resource_types, envelope, search_request)
+        assert response.body is not None
+        found = [self.view(base_url, resource, search_request) for resource in page.resources]
+        response.body["itemsPerPage"] = len(found)
+        response.body["Resources"] = found
         return response
+
+    def query_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+        conditions: Conditions,
+    ) -> ScimResponse:
+        """scim2-server's answer to a GET of one resource (or its 304), through `view`."""
+        assert resource.meta is not None
+        assert resource.id is not None
+        if not self.check_preconditions(resource, "GET", conditions):
+            # RFC 9110 §15.4.5: a 304 carries the ETag a 200 would have
+            version = resource.meta.version if self.etag_supported else None
+            return ScimResponse(HTTPStatus.NOT_MODIFIED, None, {"ETag": version} if version else {})
+        location = self.resource_location(
+            base_url, self.get_resource_type_of(resource), resource.id
+        )
+        headers = {"Content-Location": location}
+        if resource.meta.version and self.etag_supported:
+            headers["ETag"] = resource.meta.version
+        return ScimResponse(
+            HTTPStatus.OK, self.view(base_url, resource, response_parameters), headers
+        )
+
+    def view(
+        self, base_url: str, resource: Resource[Any], parameters: ResponseParameters[Any]
+    ) -> dict[str, Any]:
+        """The resource as a GET or a list shows it with these ``attributes`` and
+        ``excludedAttributes``: scim2-server's publish and dump, kept until the next write.
+
+        ``resource`` is the storage's read copy. The cache holds the dumps of one storage
+        generation (a membership change alters a user's ``groups`` without a new version),
+        and only of copies read in it, so a no-op run after a no-op run serialises nothing
+        again and a write between a read and its dump never leaves a stale entry. A caller
+        gets its own top-level dict (`OciApplication.finalize_response` slices its members)."""
+        storage = self.emulator.storage
+        read = storage.read_generation()
+        key = (
+            type(resource),
+            resource.id,
+            base_url,
+            tuple(str(a) for a in parameters.attributes or ()),
+            tuple(str(a) for a in parameters.excluded_attributes or ()),
+        )
+        with self.views_lock:
+            if self.views_generation != storage.generation:
+                self.views.clear()
+                self.views_generation = storage.generation
+            cached = self.views.get(key) if read == self.views_generation else None
+        if cached is None:
+            cached = self.publish_read(base_url, resource).model_dump(
+                scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
+                response_parameters=parameters,
+                exclude=dropped_fields(type(resource), key[3], key[4]) or None,
+            )
+            with self.views_lock:
+                if read == self.views_generation == storage.generation:
+                    self.views[key] = cached
+        return dict(cached)
+
+    def publish_read(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
+        """`publish` without its deep copy, for the storage's read copies.
+
+        Their ``groups``/``members`` entries are new objects (`OciStorage._decorate`) whose
+        ``$ref`` can be set in place, and ``meta`` is replaced, not changed. A reference
+        anywhere else (an enterprise ``manager``) lives in an object shared with the stored
+        resource: such a resource goes through `publish`."""
+        assert resource.meta is not None
+        assert resource.id is not None
+        if any(Path(path).get(resource) for path in self._other_references(type(resource))):
+            return self.publish(base_url, resource)
+        update: dict[str, Any] = {
+            "location": self.resource_location(
+                base_url, self.get_resource_type_of(resource), resource.id
+            )
+        }
+        if not self.etag_supported:
+            update["version"] = None
+        published = resource.model_copy(update={"meta": resource.meta.model_copy(update=update)})
+        for field in ("groups", "members"):
+            for entry in getattr(published, field, None) or ():
+                if entry.ref is not None:
+                    entry.ref = self.reference_location(base_url, entry.ref)
+        return published
+
+    @functools.cache  # noqa: B019 (one service per emulator, a few models each)
+    def _other_references(self, model: type[Resource[Any]]) -> tuple[str, ...]:
+        """The paths of the references `publish` rewrites, other than groups/members."""
+        found = []
+        for path in parametrize(Path, model).iter_paths(target_type=[Reference]):
+            binding = path.resolve()
+            assert binding is not None
+            types = set(cast(Any, binding.target_type).__reference_types__)
+            if types and not types & {"external", "uri"} and path.parts[0] not in PUBLISHED:
+                found.append(str(path))
+        return tuple(found)
 
     def read_replacement(
         self, resource_type: ResourceType, body: bytes, content_type: str | None

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from scim2_models import (
     GroupMembership,
     InvalidValueException,
     Resource,
     ResourceType,
+    ScimFilter,
     SearchRequest,
     User,
 )
+from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from scim2_models.resources.group import GroupMember
 from scim2_server.memory import InMemoryStorage
 from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
 
 if TYPE_CHECKING:
     from scim2_models import ResponseParameters
@@ -31,6 +35,32 @@ from provision_oci.emulator.schema import Group
 # Storage -------------------------------------------------------------------------------------
 
 
+def ids_asked(search_request: SearchRequest[Any]) -> list[str] | None:
+    """The ids of a filter made only of ``id eq "…"`` joined by ``or``, in order, each once;
+    None for any other filter (or none). ``id`` is caseExact (RFC 7643 §3.1): a plain
+    string comparison is what matching would do."""
+    scim_filter = search_request.filter
+    if scim_filter is None:
+        return None
+    node = scim_filter.ast
+    terms = (
+        node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_ else (node,)
+    )
+    ids: list[str] = []
+    for term in terms:
+        if not (
+            isinstance(term, Comparison)
+            and term.op == CompareOperator.eq
+            and isinstance(term.value, str)
+            and term.attr_path.uri is None
+            and term.attr_path.sub_attr is None
+            and term.attr_path.attr.lower() == "id"
+        ):
+            return None
+        ids.append(term.value)
+    return list(dict.fromkeys(ids))
+
+
 class OciStorage(InMemoryStorage):
     """scim2-server's in-memory storage with the domain's rules on users and groups.
 
@@ -38,6 +68,11 @@ class OciStorage(InMemoryStorage):
     bulk alike: they all end here), keeps membership both ways (``groups`` on users is
     computed, a deleted user leaves its groups) and fills members' ``display`` and ``$ref``.
     Seed it over HTTP: the ``resources`` setter bypasses these indexes.
+
+    Reads that only answer a GET (a search, a get with ``response_parameters``) return shallow
+    copies: scim2-server's deep copy of every resource was most of a list's cost, and such a
+    copy is only serialised, never changed. Their ``groups``/``members`` are new lists of new
+    objects (`_decorate`), the rest is shared with the stored resource: change nothing on them.
     """
 
     def __init__(self, on_user_created: Callable[[Resource[Any]], None]) -> None:
@@ -51,10 +86,14 @@ class OciStorage(InMemoryStorage):
         """User id → ids of the groups it is a member of."""
         self.group_members: dict[str, set[str]] = {}
         self.group_type: ResourceType | None = None
+        self.generation = 0
+        """Bumped by every write: a serialised read made at another generation is stale."""
+        self._reads = threading.local()
 
     # Writes
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self.lock:
+            self.generation += 1
             resource = self._checked(resource_type, resource)
             if resource_type.name == "User":
                 add_recovery_email(cast(User[Any], resource))
@@ -72,6 +111,7 @@ class OciStorage(InMemoryStorage):
         expected_version: str | None = None,
     ) -> Resource[Any]:
         with self.lock:
+            self.generation += 1
             resource = self._checked(resource_type, resource)
             updated = super().update(resource_type, resource, expected_version=expected_version)
             self._index(updated)
@@ -85,6 +125,7 @@ class OciStorage(InMemoryStorage):
         expected_version: str | None = None,
     ) -> None:
         with self.lock:
+            self.generation += 1
             super().delete(resource_type, resource_id, expected_version=expected_version)
             if resource_type.name == "User":
                 self.user_display.pop(resource_id, None)
@@ -96,6 +137,10 @@ class OciStorage(InMemoryStorage):
                     self.memberships.get(user_id, set()).discard(resource_id)
 
     # Reads
+    def read_generation(self) -> int:
+        """The `generation` of this thread's last read: what the copies it got show."""
+        return int(getattr(self._reads, "generation", -1))
+
     def get(
         self,
         resource_type: ResourceType,
@@ -103,8 +148,13 @@ class OciStorage(InMemoryStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
+        """A deep copy to change (PUT, PATCH), a shallow one to answer a GET (the handler's
+        query passes ``response_parameters``, and only then)."""
         with self.lock:
-            return self._decorate(super().get(resource_type, resource_id))
+            self._reads.generation = self.generation
+            if response_parameters is None:
+                return self._decorate(super().get(resource_type, resource_id))
+            return self._decorate(self._stored(resource_type, resource_id).model_copy())
 
     def search(
         self,
@@ -113,10 +163,48 @@ class OciStorage(InMemoryStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
+        """scim2-server's search, without its costs where the outcome is the same.
+
+        Without ``sortBy`` scim2-server orders by id, and ``sortBy=id`` (what the connector
+        sends) orders by id too: such a search sorts by the id itself instead of resolving
+        the sort attribute on every resource of every page; ``id eq "…" or …`` (the
+        connector's lookups) takes the ids from the index instead of matching every
+        resource; only the page is copied. Cursors and other sorts go scim2-server's way.
+        """
         with self.lock:
-            page = super().search(resource_types, search_request, position=position)
-            page.resources = [self._decorate(resource) for resource in page.resources]
-            return page
+            self._reads.generation = self.generation
+            sort_by = str(search_request.sort_by or "id").lower()
+            if search_request.cursor is not None or sort_by != "id":
+                page = super().search(resource_types, search_request, position=position)
+                page.resources = [self._decorate(resource) for resource in page.resources]
+                return page
+            names = list(dict.fromkeys(rt.name for rt in resource_types))
+            wanted = ids_asked(search_request)
+            if wanted is not None and len(names) == 1:
+                stored = self._resources.get(names[0], {})
+                found = [stored[rid] for rid in wanted if rid in stored]
+            else:
+                found = self._matching(names, search_request)
+            found.sort(key=lambda resource: cast(str, resource.id))
+            if (
+                search_request.sort_by is not None
+                and search_request.sort_order == SearchRequest.SortOrder.descending
+            ):
+                found.reverse()
+            start = search_request.start_index_0 or 0
+            stop = None if search_request.count is None else start + search_request.count
+            return SearchPage(
+                len(found), [self._decorate(r.model_copy()) for r in found[start:stop]]
+            )
+
+    def _matching(self, names: list[str | None], search_request: SearchRequest[Any]) -> list[Any]:
+        """The stored resources of ``names`` that match the request's filter, unsorted."""
+        scim_filter = search_request.filter
+        candidates = self._candidates(names, scim_filter)
+        if scim_filter is not None and not scim_filter.models and candidates:
+            models = tuple(dict.fromkeys(type(r) for r in candidates))
+            scim_filter = parametrize(ScimFilter, Union[models])(str(scim_filter))  # noqa: UP007
+        return [r for r in candidates if scim_filter is None or scim_filter.match(r)]
 
     def stored(self, name: str) -> list[Resource[Any]]:
         """The resources of one type, decorated as a GET shows them, oldest first."""
