@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provision import mapping
 from provision.contract import Kind
 
 if TYPE_CHECKING:
@@ -44,10 +45,12 @@ def fingerprint(
 def _snapshot(snapshot: Snapshot) -> str:
     h = hashlib.blake2b(digest_size=16)
     for kind in (Kind.USER, Kind.GROUP):
-        for key in sorted(snapshot.of(kind)):
-            r = snapshot.of(kind)[key]
-            row = (kind.value, key, r.label, r.external_id, r.active, r.digest.hex(), r.members)
-            h.update(json.dumps(row).encode("utf-8", "surrogatepass"))
+        records = snapshot.of(kind)
+        name = kind.value
+        for key in sorted(records):
+            r = records[key]
+            row = (name, key, r.label, r.external_id, r.active, r.digest.hex(), r.members)
+            h.update(mapping.encode(row))
     h.update(json.dumps(sorted(snapshot.present)).encode())
     return h.hexdigest()
 
