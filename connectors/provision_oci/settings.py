@@ -83,21 +83,21 @@ class OciSettings(BaseModel):
         "sync of 10,000 users sends no welcome mail).",
     )
     tier: Tier = Field("free", description="The domain type, which sets the rate limits.")
+    budget_margin: float = Field(
+        MARGIN,
+        gt=0,
+        le=1,
+        description="Share of the tier's published limits the client spends, rate and burst "
+        "alike: 0.9 leaves 10 %, so requests reaching the domain up to 111 ms out of step "
+        "(6.7 s for the per-minute limits) meet no 429; 1 spends the limits exactly. The "
+        "overrides below are used as given.",
+    )
     token_per_second: float | None = Field(None, gt=0, description="Override: token budget/s.")
     token_per_minute: float | None = Field(None, gt=0, description="Override: token budget/min.")
     others_per_second: float | None = Field(None, gt=0, description="Override: others budget/s.")
     others_per_minute: float | None = Field(None, gt=0, description="Override: others budget/min.")
     bulk_per_second: float | None = Field(None, gt=0, description="Override: Bulk budget/s.")
     bulk_per_minute: float | None = Field(None, gt=0, description="Override: Bulk budget/min.")
-    budget_margin: float = Field(
-        MARGIN,
-        gt=0,
-        le=1,
-        description="Share of the tier's published limits the client spends (rate and burst "
-        "alike): 0.9 keeps 10 % free, so timing jitter of up to 111 ms (per-second limits) and "
-        "6.7 s (per-minute) never meets a 429; 1 spends the limits exactly. The overrides "
-        "below are used as given.",
-    )
     bulk: Literal["auto", "off"] = Field(
         "auto", description="Write through SCIM Bulk when the domain offers it ('off': never)."
     )
