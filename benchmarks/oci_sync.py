@@ -2,10 +2,16 @@
 
     python benchmarks/oci_sync.py --users 10000 --groups 100 --tier premium --latency-ms 20
 
-The floor is the time the tier's budgets need for the requests the sync must make: the Bulk
-calls (5 a second and 200 a minute, token buckets starting full, as the emulator enforces them)
-and the others calls of the reads. It is computed by spending those budgets on a simulated
-clock, so it assumes nothing about this machine's speed.
+The floor is the time a budget needs for the requests the sync must make: the Bulk calls and
+the others calls of the reads, spent on a simulated clock from token buckets starting full (so
+it assumes nothing about this machine's speed). Two floors: at the tier's limits (5 Bulk calls
+a second and 200 a minute, as the emulator enforces them) and at the client's budget (the
+limits times its margin, 0.9 by default), which is what the client can reach without a 429.
+
+The source is a `MemoryConnector` (no Cognito): its read time is printed as the source read.
+The initial sync's time is split into the source read, the OCI read (both run at once), the
+plan (between the reads and the first write) and the writes, which are split again into
+waiting on the Bulk budget and the rest (requests in flight, building them, the engine).
 """
 
 from __future__ import annotations
@@ -16,15 +22,59 @@ import random
 import resource
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
+from provision import Change, Outcome, hookimpl
 from provision.ratelimit import RateLimiter
 from provision.testing import MemoryConnector, Sample, SampleUser, sync
 from provision_oci import OciSettings, OciTarget
 from provision_oci.emulator import OciEmulator
 from provision_oci.settings import TIERS
+
+
+class Spans:
+    """When each timed generator started and ended, by name."""
+
+    def __init__(self) -> None:
+        self.spans: dict[str, list[float]] = {}
+        self.recording = True
+        """False: the re-run is not timed."""
+
+    def timed(self, name: str, items: Iterable[Any]) -> Iterator[Any]:
+        if not self.recording:
+            yield from items
+            return
+        span = self.spans.setdefault(name, [math.inf, 0.0])
+        span[0] = min(span[0], time.monotonic())
+        yield from items
+        span[1] = time.monotonic()
+
+    def seconds(self, name: str) -> float:
+        start, end = self.spans.get(name, [0.0, 0.0])
+        return max(0.0, end - start)
+
+
+SPANS = Spans()
+
+
+class TimedSource(MemoryConnector):
+    @hookimpl
+    def provision_full_read(self, role: Any) -> Iterator[Any]:
+        return SPANS.timed("source read", super().provision_full_read(role))
+
+
+class TimedTarget(OciTarget):
+    @hookimpl
+    def provision_full_read(self, attributes: frozenset[str]) -> Iterator[Any]:
+        return SPANS.timed("OCI read", super().provision_full_read(attributes))
+
+    @hookimpl
+    def provision_write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
+        return SPANS.timed("writes", super().provision_write(changes))
 
 
 def floor(calls: int, per_second: float, per_minute: float) -> float:
@@ -59,7 +109,7 @@ def main() -> None:
     for user in users:
         for g in rng.sample(names, k=min(args.per_user, len(names))):
             members[g].append(user.user_name)
-    source = MemoryConnector.holding(Sample(users, {g: tuple(m) for g, m in members.items()}))
+    source = TimedSource.holding(Sample(users, {g: tuple(m) for g, m in members.items()}))
     with (
         tempfile.TemporaryDirectory() as tmp,
         OciEmulator(
@@ -70,9 +120,14 @@ def main() -> None:
             domain_url=domain.url, client_id="bench", client_secret="bench", tier=args.tier
         )
         state = Path(tmp) / "state.db"
+        target = TimedTarget(settings)
+        bulk_budget = target.client.limiters["bulk"]
+        waited_before = bulk_budget.waited
         started = time.monotonic()
-        first = sync(source, OciTarget(settings), state)
+        first = sync(source, target, state)
         initial = time.monotonic() - started
+        bulk_waited = bulk_budget.waited - waited_before
+        SPANS.recording = False
         counts = dict(domain.counts())
         domain.reset_counts()
         cpu_before = domain.cpu_seconds
@@ -84,9 +139,16 @@ def main() -> None:
         throttled, mails = domain.throttled, domain.welcome_mails
     bulk_calls = counts.get("POST Bulk", 0)
     others = sum(v for k, v in counts.items() if k not in ("POST Bulk", "POST token"))
-    bulk_floor = floor(bulk_calls, *TIERS[args.tier]["bulk"])
-    others_floor = floor(others, *TIERS[args.tier]["others"])
+    bulk_floor = floor(bulk_calls, *settings.limits("bulk"))
+    others_floor = floor(others, *settings.limits("others"))
     least = max(bulk_floor, others_floor)
+    client_floor = max(
+        floor(bulk_calls, *settings.budget("bulk")), floor(others, *settings.budget("others"))
+    )
+    reads = max(SPANS.seconds("source read"), SPANS.seconds("OCI read"))
+    read_end = max(SPANS.spans.get(k, [0, 0])[1] for k in ("source read", "OCI read"))
+    plan = max(0.0, SPANS.spans.get("writes", [read_end])[0] - read_end)
+    write_s = SPANS.seconds("writes")
     per_group = [len(m) for m in members.values()]
     ideal_bulk = math.ceil(args.users / 50) + math.ceil(args.groups / 50)
     writes = {
@@ -106,8 +168,27 @@ def main() -> None:
         ),
         ("requests", ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))),
         ("Bulk calls (ideal: 50 per call)", f"{bulk_calls} ({ideal_bulk})"),
-        ("floor: bulk / others budget, s", f"{bulk_floor:.1f} / {others_floor:.1f}"),
-        ("initial sync, s (x floor)", f"{initial:.1f} ({initial / least:.2f}x)"),
+        ("floor: bulk / others limits, s", f"{bulk_floor:.1f} / {others_floor:.1f}"),
+        (
+            "floor at the client's budget, s",
+            f"{client_floor:.1f} (margin {settings.budget_margin:g}: bulk "
+            f"{'/'.join(f'{v:g}' for v in settings.budget('bulk'))} a second/minute)",
+        ),
+        (
+            "initial sync, s (x floor)",
+            f"{initial:.1f} ({initial / least:.2f}x the limits', "
+            f"{initial / client_floor:.2f}x the budget's)",
+        ),
+        (
+            "  reads: source (memory) / OCI, s",
+            f"{SPANS.seconds('source read'):.2f} / {SPANS.seconds('OCI read'):.2f} (at once)",
+        ),
+        ("  plan, s", f"{plan:.2f}"),
+        (
+            "  writes, s (waiting on Bulk budget)",
+            f"{write_s:.2f} ({bulk_waited:.2f})",
+        ),
+        ("  rest (engine, state), s", f"{initial - reads - plan - write_s:.2f}"),
         ("429s received, welcome mails", f"{throttled}, {mails}"),
         (
             "no-op re-run: writes, s",

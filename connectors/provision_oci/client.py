@@ -1,7 +1,11 @@
 """HTTP to an identity domain: OAuth token, budgets, retries, SCIM errors.
 
 Every request waits for its category's client-side budget (token, others, bulk: per second
-and per minute). A 429 is retried after ``Retry-After`` when the domain sends it, else after
+and per minute; by default 90 % of the tier's limits, see `OciSettings.budget_margin`). The
+budgets belong to the domain, not to one client: every client of a domain in this process
+spends the same ones (`shared_budgets`), so a run that follows another (a plan, then a run;
+the demo's three runs) starts where the domain's own counters are, not with a fresh burst. A
+429 is retried after ``Retry-After`` when the domain sends it, else after
 an exponential backoff with jitter; 5xx answers and transport errors are retried a bounded
 number of times; a 401 renews the token once. The token is cached and renewed before it
 expires.
@@ -32,6 +36,27 @@ ACCEPT = "application/json, application/scim+json"
 RENEW_BEFORE = 120.0
 """Seconds before expiry at which a cached token is renewed."""
 RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+CATEGORIES: tuple[Category, ...] = ("token", "others", "bulk")
+
+_budgets: dict[tuple[str, Category, float, float], RateLimiter] = {}
+_budgets_lock = threading.Lock()
+
+
+def shared_budgets(settings: OciSettings) -> dict[Category, RateLimiter]:
+    """The budgets of ``settings``' domain, one per category, shared by all its clients here.
+
+    Keyed by the domain and the budget's numbers: a client given other numbers (another tier,
+    an override) gets a budget of its own.
+    """
+    with _budgets_lock:
+        budgets: dict[Category, RateLimiter] = {}
+        for category in CATEGORIES:
+            per_second, per_minute = settings.budget(category)
+            key = (settings.identity(), category, per_second, per_minute)
+            if key not in _budgets:
+                _budgets[key] = RateLimiter(per_second, per_minute)
+            budgets[category] = _budgets[key]
+        return budgets
 
 
 class OciError(Exception):
@@ -102,7 +127,7 @@ class OciClient:
         """Tries when nothing answers (``provision test`` keeps it short; 429s and 5xx still
         get ``max_attempts``)."""
         self.stats = RequestStats()
-        self.limiters = {c: RateLimiter(*settings.budget(c)) for c in ("token", "others", "bulk")}
+        self.limiters = shared_budgets(settings)
         verify: Any = str(settings.ca_bundle) if settings.ca_bundle else True
         self.http = httpx.Client(
             base_url=settings.domain_url,

@@ -14,12 +14,34 @@ Category = Literal["token", "others", "bulk"]
 
 TIERS: dict[str, dict[str, tuple[float, float]]] = {
     # category: (per second, per minute), from Oracle's "API rate limits" page
+    # (docs.oracle.com/en-us/iaas/Content/Identity/sku/api-rate-limiting.htm: "Token Mgmt",
+    # "Others", "Bulk"; the page says 429 when exceeded and nothing of how windows are counted)
     "free": {"token": (10, 150), "others": (20, 150), "bulk": (5, 200)},
     "oracle-apps": {"token": (40, 1000), "others": (50, 1500), "bulk": (5, 200)},
     "oracle-apps-premium": {"token": (50, 1700), "others": (55, 1750), "bulk": (5, 200)},
     "premium": {"token": (65, 3400), "others": (90, 5000), "bulk": (5, 200)},
     "external-user": {"token": (60, 2300), "others": (80, 4000), "bulk": (5, 200)},
 }
+
+MARGIN = 0.9
+"""The share of the tier's limits the client spends by default (`OciSettings.budget_margin`).
+
+The client's token bucket runs at ``margin`` x the limit and holds at most ``margin`` x the
+limit, so however the domain counts (a token bucket of the limit, as the emulator does), a
+request the client sends may reach it late or early by up to ``(1 - margin) / margin`` of the
+window (111 ms of a second, 6.7 s of a minute at 0.9) without a 429: see `jitter_tolerance`.
+"""
+
+
+def jitter_tolerance(margin: float, window: float) -> float:
+    """Seconds by which answers' arrival times may vary without the domain ever throttling.
+
+    A client bucket (rate ``m·r``, size ``m·b``) sends at most ``m·b + m·r·L`` requests in any
+    ``L`` seconds; delayed by between d and d + J, they land in the domain's ``L`` seconds
+    from the client's ``L + J``: at most ``m·b + m·r·(L + J)``, which the domain's bucket
+    (rate r, size b = r·window, full when idle) accepts while ``m·r·J <= (1 - m)·b``.
+    """
+    return (1 - margin) / margin * window
 
 
 PROTECTED_GROUPS = (
@@ -61,6 +83,15 @@ class OciSettings(BaseModel):
         "sync of 10,000 users sends no welcome mail).",
     )
     tier: Tier = Field("free", description="The domain type, which sets the rate limits.")
+    budget_margin: float = Field(
+        MARGIN,
+        gt=0,
+        le=1,
+        description="Share of the tier's published limits the client spends, rate and burst "
+        "alike: 0.9 leaves 10 %, so requests reaching the domain up to 111 ms out of step "
+        "(6.7 s for the per-minute limits) meet no 429; 1 spends the limits exactly. The "
+        "overrides below are used as given.",
+    )
     token_per_second: float | None = Field(None, gt=0, description="Override: token budget/s.")
     token_per_minute: float | None = Field(None, gt=0, description="Override: token budget/min.")
     others_per_second: float | None = Field(None, gt=0, description="Override: others budget/s.")
@@ -115,10 +146,15 @@ class OciSettings(BaseModel):
             host = host.rpartition(":")[0]
         return f"{scheme}://{host}"
 
+    def limits(self, category: Category) -> tuple[float, float]:
+        """(per second, per minute) the domain allows in ``category``: its tier's."""
+        return TIERS[self.tier][category]
+
     def budget(self, category: Category) -> tuple[float, float]:
-        """(per second, per minute) for ``category``: the tier's, unless overridden."""
-        per_second, per_minute = TIERS[self.tier][category]
+        """(per second, per minute) the client spends in ``category``: the tier's limits
+        times ``budget_margin``, unless overridden (an override is used as given)."""
+        per_second, per_minute = self.limits(category)
         return (
-            getattr(self, f"{category}_per_second") or per_second,
-            getattr(self, f"{category}_per_minute") or per_minute,
+            getattr(self, f"{category}_per_second") or per_second * self.budget_margin,
+            getattr(self, f"{category}_per_minute") or per_minute * self.budget_margin,
         )

@@ -83,25 +83,40 @@ class Writer:
         self.profile = profile or DomainProfile.from_snapshot()
 
     def write(self, changes: Iterable[Change]) -> Iterator[Outcome]:
+        """Bulk requests go one at a time from a thread of their own: while one is in flight,
+        the next is built and the last one's outcomes are recorded, so the domain's answer
+        time and the Bulk budget, not this side's work, set the pace."""
         limits = self.client.bulk_limits()
         direct: list[Pending] = []
         bulked: list[Pending] = []
-        for change in changes:
-            try:
-                pending = self._plan(change)
-            except _Refused as why:
-                yield Outcome.failed(change, str(why))
-                continue
-            use_bulk = limits is not None and change.action is not Action.DELETE
-            (bulked if use_bulk else direct).append(pending)
-            if limits is not None and len(bulked) >= limits[0]:
-                yield from self._bulk(bulked, *limits)
-                bulked = []
-            if len(direct) >= 4 * self.client.settings.concurrency:
-                yield from self._direct(direct)
-                direct = []
-        if bulked and limits is not None:
-            yield from self._bulk(bulked, *limits)
+        with ThreadPoolExecutor(1, thread_name_prefix="oci-bulk") as sender:
+            in_flight: Future[list[Outcome]] | None = None
+
+            def send(batch: list[Pending]) -> Iterator[Outcome]:
+                """Start ``batch`` once the request in flight is answered; its outcomes."""
+                nonlocal in_flight
+                previous, in_flight = in_flight, None
+                done = previous.result() if previous is not None else []
+                if batch and limits is not None:
+                    in_flight = sender.submit(lambda: list(self._bulk(batch, *limits)))
+                yield from done
+
+            for change in changes:
+                try:
+                    pending = self._plan(change)
+                except _Refused as why:
+                    yield Outcome.failed(change, str(why))
+                    continue
+                use_bulk = limits is not None and change.action is not Action.DELETE
+                (bulked if use_bulk else direct).append(pending)
+                if limits is not None and len(bulked) >= limits[0]:
+                    yield from send(bulked)
+                    bulked = []
+                if len(direct) >= 4 * self.client.settings.concurrency:
+                    yield from self._direct(direct)
+                    direct = []
+            yield from send(bulked)
+            yield from send([])
         if direct:
             yield from self._direct(direct)
 

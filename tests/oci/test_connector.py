@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -370,6 +372,48 @@ def test_a_group_whose_create_answer_was_lost_gets_its_members(domain: OciEmulat
     assert outcome.ok, outcome.error
     assert outcome.target_id == made.json()["id"]
     assert group_members(domain, "leads") == {"person0", "person1"}
+
+
+def test_the_next_bulk_is_built_while_one_is_in_flight_and_never_two_at_once(
+    domain: OciEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = target(domain)
+    users = [SampleUser(f"p{i}", "G", f"F{i}", f"p{i}@example.org") for i in range(150)]
+    changes = [
+        Change(Kind.USER, Action.CREATE, f"key-{u.user_name}", u.user_name, resource=u.to_scim())
+        for u in users
+    ]
+    second_built = threading.Event()
+
+    def pulled() -> Iterator[Change]:
+        for n, change in enumerate(changes, 1):
+            if n == 100:  # the writer asks for the second Bulk request's last change
+                second_built.set()
+            yield change
+
+    lock, in_flight, most, overlapped = threading.Lock(), [0], [0], []
+    scim = connector.client.scim
+
+    def watched(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if path != "/Bulk":
+            return scim(method, path, **kwargs)
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            if not overlapped:  # the first answer waits for the writer to build the next
+                overlapped.append(second_built.wait(30))
+            return scim(method, path, **kwargs)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(connector.client, "scim", watched)
+    outcomes = list(connector.provision_write(pulled()))
+    assert [o.ok for o in outcomes] == [True] * 150
+    assert overlapped == [True]
+    assert most == [1]
+    assert writes(domain) == {"POST Bulk": 3}
 
 
 def test_an_operation_bigger_than_the_bulk_payload_limit_fails_alone(domain: OciEmulator) -> None:

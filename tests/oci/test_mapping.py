@@ -199,11 +199,10 @@ def test_plain_http_is_accepted_for_loopback_only(url: str) -> None:
     assert settings(domain_url=url).domain_url == url
 
 
-def test_tier_budgets_and_overrides() -> None:
-    assert settings().budget("others") == (20, 150)
-    assert settings(tier="premium").budget("others") == (90, 5000)
-    assert settings(tier="premium", others_per_minute=1000).budget("others") == (90, 1000)
-    assert settings(tier="premium").budget("bulk") == (5, 200)
+def test_tier_limits() -> None:
+    assert settings().limits("others") == (20, 150)
+    assert settings(tier="premium").limits("others") == (90, 5000)
+    assert settings(tier="premium").limits("bulk") == (5, 200)
 
 
 def test_normalize_leaves_out_read_only_sub_attributes_and_refused_values() -> None:
