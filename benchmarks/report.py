@@ -34,9 +34,20 @@ FULL = [
         "Target: an initial sync into the OCI emulator, then a no-op re-run",
         "oci_sync.py",
         [
+            ["--users", "2000", "--groups", "50", "--tier", "premium", "--latency-ms", "20"],
             ["--users", "10000", "--groups", "100", "--tier", "free", "--latency-ms", "20"],
             ["--users", "10000", "--groups", "100", "--tier", "premium", "--latency-ms", "20"],
         ],
+    ),
+    (
+        "Target: a no-op run through the CLI (a file source, the OCI emulator)",
+        "cli_noop.py",
+        [["--users", "10000", "--groups", "100"]],
+    ),
+    (
+        "The demo: `provision demo` (moto's Cognito, the OCI emulator), every run's 429s",
+        "demo.py",
+        [["--users", "10000"]],
     ),
     (
         "Target: removing 1,000 members from one OCI group (one change, as the engine sends it)",
@@ -46,7 +57,7 @@ FULL = [
     (
         "Engine: a no-op plan in memory (no I/O)",
         "engine_plan.py",
-        [["--users", "100000"], ["--users", "1000000"]],
+        [["--users", "10000"], ["--users", "100000"], ["--users", "1000000"]],
     ),
     (
         "Baseline: a hand-written sequential sync beside provision, same stand-ins",
