@@ -45,14 +45,30 @@ def build(cls: type[M], /, **values: Any) -> M:
     employee_number="42"))``.
     """
     shape = _SHAPES.get(cls) or _shape(cls)
-    checks = shape.checks
+    plain, checks = shape.plain, shape.checks
     for name, value in values.items():
+        if value is None or value.__class__ is plain.get(name):
+            if name not in checks:
+                raise TypeError(f"{cls.__name__} has no field {name!r}")
+            continue
         check = checks.get(name)
         if check is None:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
-        if value is not None:
-            values[name] = check(name, value)
-    return _assemble(cls, shape, values)
+        values[name] = check(name, value)
+    # _assemble, inline: this is the hot path of a large read
+    state = shape.template.copy()
+    for name in shape.mutable:
+        state[name] = state[name].copy()
+    state.update(values)
+    obj = _new(cls)
+    _set(obj, "__dict__", state)
+    _set(obj, "__pydantic_fields_set__", shape.fields_set.union(values))
+    _set(obj, "__pydantic_extra__", None)
+    private = shape.private.copy()
+    for name in shape.private_mutable:
+        private[name] = {}
+    _set(obj, "__pydantic_private__", private)
+    return obj
 
 
 def parse(cls: type[M], payload: Mapping[str, Any]) -> M:
@@ -93,7 +109,7 @@ def _assemble(cls: type[M], shape: _Shape, values: dict[str, Any]) -> M:
     _set(obj, "__pydantic_extra__", None)
     private = shape.private.copy()
     for name in shape.private_mutable:
-        private[name] = private[name].copy()
+        private[name] = {}
     _set(obj, "__pydantic_private__", private)
     return obj
 
@@ -113,14 +129,22 @@ class _Shape:
         """Defaults such as ``schemas``: each instance gets its own copy."""
         self.fields_set = set(template.__pydantic_fields_set__)
         self.private: dict[str, Any] = dict(template.__pydantic_private__ or {})
-        self.private_mutable = tuple(n for n, v in self.private.items() if isinstance(v, dict))
-        """``_unknown_attributes``: where scim2-models keeps unknown attributes per object."""
+        self.private_mutable = tuple(
+            n for n, v in self.private.items() if isinstance(v, dict) and not v
+        )
+        """``_unknown_attributes``: where scim2-models keeps unknown attributes per object
+        (empty in a template: each instance gets a new empty dict)."""
         self.checks: dict[str, Check] = {}
+        self.plain: dict[str, type] = {}
+        """Fields of type str, bool or int: a value of exactly that class needs no check."""
         self.by_wire: dict[str, tuple[str, Callable[[Any], Any]]] = {}
         for name, field in cls.model_fields.items():
             check, read = _field(field.annotation)
             self.checks[name] = check
             self.by_wire[field.serialization_alias or name] = (name, read)
+            kind = _plain_type(field.annotation)
+            if kind is not None:
+                self.plain[name] = kind
 
 
 _SHAPES: dict[type[BaseModel], _Shape] = {}
@@ -133,6 +157,14 @@ def _shape(cls: type[BaseModel]) -> _Shape:
 
 # Per field: a check for `build` (values typed by the connector) and a reader for `parse`
 # (values decoded from JSON, which raises _Slow for anything but the plain case).
+
+
+def _plain_type(annotation: Any) -> type | None:
+    """str, bool or int for a field of that type (optional or not), else None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = rest[0] if len(rest) == 1 else None
+    return annotation if annotation in (str, bool, int) else None
 
 
 def _field(annotation: Any) -> tuple[Check, Callable[[Any], Any]]:
@@ -225,7 +257,12 @@ def _models_read(cls: type[BaseModel]) -> Callable[[Any], Any]:
 
 
 def _enum(cls: type[enum.Enum]) -> Check:
+    members = _enum_members(cls)
+
     def check(name: str, value: Any) -> Any:
+        member = members.get(value) if value.__class__ is str else None
+        if member is not None:
+            return member
         try:
             return cls(value)
         except ValueError as err:
@@ -235,13 +272,23 @@ def _enum(cls: type[enum.Enum]) -> Check:
 
 
 def _enum_read(cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    members = _enum_members(cls)
+
     def read(value: Any) -> Any:
+        member = members.get(value) if value.__class__ is str else None
+        if member is not None:
+            return member
         try:
             return cls(value)
         except ValueError:
             raise _Slow() from None
 
     return read
+
+
+def _enum_members(cls: type[enum.Enum]) -> dict[str, enum.Enum]:
+    """The members by value, looked up before calling the class (which costs a microsecond)."""
+    return {m.value: m for m in cls if isinstance(m.value, str)}
 
 
 def _validated(annotation: Any) -> tuple[Check, Callable[[Any], Any]]:

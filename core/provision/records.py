@@ -9,7 +9,8 @@ Memory then grows by hundreds of bytes per object, not kilobytes.
 from __future__ import annotations
 
 import logging
-import sqlite3
+import struct
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,6 @@ from provision import mapping
 from provision.contract import Kind, Role, Unreadable, Unverified
 
 log = logging.getLogger(__name__)
-
-SPOOL_BATCH = 1000
 
 NAME_ATTRIBUTE = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 """The natural key of each kind, unique in the targets we know."""
@@ -120,41 +119,51 @@ class Snapshot:
 
 
 class Spool:
-    """One side's mapped attributes, on disk until a change needs them."""
+    """One side's mapped attributes, on disk until a change needs them.
+
+    An unnamed temporary file (gone when closed, or when the process ends) holds each
+    projection as `mapping.encode` made it, behind a 5-byte header (length, class); memory
+    keeps only where each key's entry starts. Put is an append, get a seek and a read: the
+    engine puts every object it reads and gets only those that changed.
+    """
+
+    _HEADER = struct.Struct("<IB")
 
     def __init__(self) -> None:
-        self.db = sqlite3.connect("", check_same_thread=False)  # a private temporary file
-        self.db.execute("CREATE TABLE spool (kind TEXT, key TEXT, cls INTEGER, data BLOB)")
-        self.db.execute("CREATE UNIQUE INDEX spool_key ON spool (kind, key)")
+        self._file = tempfile.TemporaryFile(buffering=1 << 20)  # noqa: SIM115 (closed in close)
+        self._end = 0
+        self._appending = True
+        self._where: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
         self.classes: list[type[Any]] = []
-        self._pending: list[tuple[str, str, int, bytes]] = []
 
     def put(self, kind: Kind, key: str, cls: type[Any], projection: dict[str, Any]) -> None:
         self.put_encoded(kind, key, cls, mapping.encode(projection))
 
     def put_encoded(self, kind: Kind, key: str, cls: type[Any], data: bytes) -> None:
-        """`put` for a projection already encoded by `mapping.encode`."""
-        if cls not in self.classes:
-            self.classes.append(cls)
-        self._pending.append((kind.value, key, self.classes.index(cls), data))
-        if len(self._pending) >= SPOOL_BATCH:
-            self.flush()
+        """`put` for a projection already encoded by `mapping.encode`; the last put wins."""
+        classes = self.classes
+        if cls not in classes:
+            classes.append(cls)
+        if not self._appending:
+            self._file.seek(self._end)
+            self._appending = True
+        self._file.write(self._HEADER.pack(len(data), classes.index(cls)) + data)
+        self._where[kind][key] = self._end
+        self._end += self._HEADER.size + len(data)
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        self.db.executemany("INSERT OR REPLACE INTO spool VALUES (?, ?, ?, ?)", self._pending)
-        self._pending.clear()
+        self._file.flush()
 
     def get(self, kind: Kind, key: str) -> tuple[type[Any], dict[str, Any]]:
-        self.flush()
-        row = self.db.execute(
-            "SELECT cls, data FROM spool WHERE kind = ? AND key = ?", (kind.value, key)
-        ).fetchone()
-        return self.classes[row[0]], mapping.decode(row[1])
+        """What was put last for ``key`` (`KeyError` if nothing was)."""
+        start = self._where[kind][key]
+        self._file.seek(start)
+        self._appending = False
+        size, cls = self._HEADER.unpack(self._file.read(self._HEADER.size))
+        return self.classes[cls], mapping.decode(self._file.read(size))
 
     def close(self) -> None:
-        self.db.close()
+        self._file.close()
 
 
 @dataclass
@@ -275,7 +284,7 @@ class Reducer:
         assert self.normalize is not None
         answer = self.normalize(kind=kind, attributes=dict(projection))
         out = {}
-        for name in mapping.slots(attributes):
+        for name in mapping.ordered(attributes):  # keys in order, as `mapping.project`'s
             value = mapping.canonical(answer.get(name)) if answer else None
             if value is not None:
                 out[name] = value

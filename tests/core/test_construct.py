@@ -28,7 +28,7 @@ from scim2_models import (
 )
 
 from provision.construct import build, parse
-from provision.mapping import USER_ATTRIBUTES, canonical, project, slots
+from provision.mapping import USER_ATTRIBUTES, canonical, encode, project, slots
 
 Enterprise = User[EnterpriseUser]
 PROPERTY = settings(max_examples=150, deadline=None, database=None)
@@ -136,6 +136,26 @@ def test_projecting_by_fields_equals_projecting_the_serialised_object(
     attributes = (*USER_ATTRIBUTES, "profileUrl")
     for user in (built(values), validated(values)):
         assert project(user, attributes) == by_serialiser(user, attributes)
+
+
+def in_key_order(value: Any) -> bool:
+    if isinstance(value, dict):
+        return list(value) == sorted(value) and all(map(in_key_order, value.values()))
+    if isinstance(value, list):
+        return all(map(in_key_order, value))
+    return True
+
+
+@PROPERTY
+@given(fields())
+def test_a_projection_is_canonical_with_keys_in_order_so_it_encodes_alike(
+    values: dict[str, Any],
+) -> None:
+    projection = project(built(values), (*USER_ATTRIBUTES, "profileUrl"))
+    assert in_key_order(projection)
+    assert canonical(projection) == projection
+    shuffled = dict(reversed(projection.items()))
+    assert encode(canonical(shuffled)) == encode(projection)
 
 
 def test_a_groups_projection_never_reads_its_members() -> None:
