@@ -24,11 +24,11 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from scim2_models import Email, Group, GroupMember, Name, User
+from scim2_models import Email, Group, Name, User
 from table import print_rows  # benchmarks/table.py: run as scripts, from any directory
 
 from provision import Check, Kind, Role, hookimpl, mapping
-from provision.construct import build
+from provision.construct import build, members
 from provision.records import Spool
 from provision.testing import MemorySettings, sync
 
@@ -76,7 +76,7 @@ def objects(users: int, target: bool, seed: int) -> Iterator[Any]:
             id=f"gid-{g:06}" if target else None,
             external_id=f"group{g:06}",
             display_name=f"group{g:06}",
-            members=[build(GroupMember, value=keys[i]) for i in ids] or None,
+            members=members([keys[i] for i in ids]) or None,
         )
 
 

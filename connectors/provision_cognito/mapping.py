@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from scim2_models import URN, ComplexAttribute, Extension, Group, GroupMember, Meta, User
+from scim2_models import URN, ComplexAttribute, Extension, Group, Meta, User
 
-from provision import Kind, Unreadable
+from provision import Kind, Unreadable, construct
 from provision.construct import build, parse
 
 UserNameFrom = Literal["username", "email", "preferred_username", "sub"]
@@ -221,7 +221,7 @@ def group_from_cognito(record: dict[str, Any], member_subs: list[str]) -> Group:
         CognitoGroupResource,
         external_id=name,
         display_name=name,
-        members=[build(GroupMember, value=sub, type="User") for sub in member_subs] or None,
+        members=construct.members(member_subs, type="User") or None,
     )
     extension = CognitoGroup(
         description=record.get("Description") or None,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import EnterpriseUser, Group, GroupMember, User
+from scim2_models import EnterpriseUser, Group, User
 
-from provision import Kind, Unreadable
+from provision import Kind, Unreadable, construct
 from provision import mapping as core
 from provision.construct import build, parse
 
@@ -166,7 +166,7 @@ def group_from_oci(data: dict[str, Any], members: list[str]) -> Group:
         id=data.get("id"),
         external_id=data.get("externalId") or None,
         display_name=data.get("displayName"),
-        members=[build(GroupMember, value=m, type="User") for m in members] or None,
+        members=construct.members(members, type="User") or None,
     )
 
 

@@ -340,11 +340,14 @@ class Planner:
         }
         owned = set(plan.user_ids.values())
         created = {p.key for p in plan.users if p.action is Action.CREATE}
+        users_read, present = self.source.users, self.source.present  # Snapshot.exists, inline
         for m in groups.sources:
             s = self.source.groups.get(m.key or "")
             if s is None:
                 continue
-            unknown = [k for k in s.members if not self.source.exists(Kind.USER, k)]
+            unknown = [
+                k for k in s.members if k not in users_read and (Kind.USER, k) not in present
+            ]
             if unknown:
                 plan.notices.append(
                     Notice(

@@ -262,10 +262,11 @@ class Reducer:
             snapshot.present.add((kind, key))
             return
         members: tuple[str, ...] = ()
-        if isinstance(obj, Group):
-            members = tuple(dict.fromkeys(m.value for m in obj.members or () if m.value))
-            users = snapshot.users  # share the users' key strings: a member is a pointer
-            members = tuple(users[m].key if m in users else m for m in members)
+        if isinstance(obj, Group) and obj.members:
+            values: dict[str, None] = dict.fromkeys([m.value or "" for m in obj.members])
+            values.pop("", None)  # in order, once each, none empty
+            get = snapshot.users.get  # share the users' key strings: a member is a pointer
+            members = tuple([r.key if (r := get(v)) is not None else v for v in values])
         records[key] = Record(
             key=key,
             label=label,

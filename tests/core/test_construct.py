@@ -27,7 +27,7 @@ from scim2_models import (
     User,
 )
 
-from provision.construct import build, parse
+from provision.construct import build, members, parse
 from provision.mapping import USER_ATTRIBUTES, canonical, encode, project, slots
 
 Enterprise = User[EnterpriseUser]
@@ -278,3 +278,21 @@ def test_a_payload_the_fast_path_does_not_cover_gets_pydantics_answer(
 def test_an_enumerated_value_is_stored_as_the_enum_validation_would_make() -> None:
     email = build(Email, value="a@example.org", type="work")
     assert email.type is Email.Type.work
+
+
+@pytest.mark.parametrize("kind", [None, "User"])
+def test_members_equal_validated_members(kind: str | None) -> None:
+    fast = members(["u1", "u2"], type=kind)
+    given = {} if kind is None else {"type": kind}
+    slow = [GroupMember(value=v, **given) for v in ("u1", "u2")]
+    assert fast == slow
+    assert [m.model_dump_json() for m in fast] == [m.model_dump_json() for m in slow]
+    assert [m.__pydantic_fields_set__ for m in fast] == [m.__pydantic_fields_set__ for m in slow]
+    fast[0].display = "Ada"  # each member is its own object
+    assert fast[1].display is None
+    assert fast[1].__pydantic_fields_set__ == slow[1].__pydantic_fields_set__
+
+
+def test_a_member_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ValueError, match="value: expected str, got int"):
+        members(["u1", 2])  # type: ignore[list-item]
