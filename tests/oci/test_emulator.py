@@ -979,6 +979,36 @@ def test_the_connectors_reads_answer_what_scim2_server_would(
                 assert answer.json() == body, (name, attributes)
 
 
+def test_writes_answer_what_scim2_server_would(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        ids = populate(client)
+        created = client.post("/Users", json=with_manager(user("new"), ids[0]))
+        plain = client.post("/Users", json=user("plain", externalId="p"))
+        gid = client.post("/Groups", json=group("g3", ids[:2])).json()["id"]
+        patch = {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[3]}]}],
+        }
+        patched = client.patch(f"/Groups/{gid}", json=patch)
+        shown = client.patch(f"/Groups/{gid}", json=patch, params={"attributes": "members"})
+        replaced = client.put(
+            f"/Users/{ids[2]}",  # not in g3: its members keep their display
+            json=user("u2-renamed", bypass=None),
+            params={"attributes": "userName,groups"},
+        )
+    users = slow_views(fresh, "User", {})
+    assert created.status_code == plain.status_code == 201
+    assert created.json() == users[created.json()["id"]]
+    assert plain.json() == users[plain.json()["id"]]
+    assert plain.headers["Location"] == plain.headers["Content-Location"]
+    assert plain.headers["Location"] == users[plain.json()["id"]]["meta"]["location"]
+    assert patched.json() == slow_views(fresh, "Group", {})[gid]
+    assert shown.json() == slow_views(fresh, "Group", {"attributes": "members"})[gid]
+    assert len(shown.json()["members"]) == 3
+    assert replaced.json() == slow_views(fresh, "User", {"attributes": "userName,groups"})[ids[2]]
+    assert patched.headers["ETag"] == patched.json()["meta"]["version"]
+
+
 def test_a_write_is_seen_by_the_next_read(fresh: OciEmulator) -> None:
     with admin(fresh) as client:
         uid = client.post("/Users", json=user("before")).json()["id"]

@@ -39,7 +39,7 @@ from scim2_server.storage import SearchPage
 from scim2_server.utils import parametrize
 
 if TYPE_CHECKING:
-    from scim2_models import PatchOp, ResponseParameters
+    from scim2_models import BulkOperation, PatchOp, ResponseParameters
 
     from provision_oci.emulator.facade import OciEmulator
 
@@ -79,7 +79,9 @@ Shape = tuple[tuple[str, ...], tuple[str, ...]]
 """A read's ``attributes`` and ``excludedAttributes``, as scim2-models' serializer gets them."""
 
 
-def requested(parameters: ResponseParameters[Any]) -> Shape:
+def requested(parameters: ResponseParameters[Any] | None) -> Shape:
+    if parameters is None:
+        return (), ()
     return (
         tuple(str(a) for a in parameters.attributes or ()),
         tuple(str(a) for a in parameters.excluded_attributes or ()),
@@ -188,7 +190,7 @@ class OciService(ScimService):
         self,
         base_url: str,
         resource: Resource[Any],
-        parameters: ResponseParameters[Any],
+        parameters: ResponseParameters[Any] | None,
         shape: Shape | None = None,
     ) -> dict[str, Any]:
         """The resource as a GET or a list shows it with these ``attributes`` and
@@ -334,17 +336,67 @@ class OciService(ScimService):
                 return current if fast else None
         return super().apply_patch(current, patch_op, conditions)
 
+    def creation_response(self, base_url: str, created: Resource[Any]) -> ScimResponse:
+        response = self.written_response(base_url, created, None, HTTPStatus.CREATED)
+        response.headers["Location"] = response.headers["Content-Location"]
+        return response
+
+    def replacement_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+    ) -> ScimResponse:
+        return self.written_response(base_url, resource, response_parameters)
+
     def patch_response(
         self,
         base_url: str,
         resource: Resource[Any],
         response_parameters: ResponseParameters[Any],
     ) -> ScimResponse:
-        return self.resource_response(
-            self.publish(base_url, resource),
-            Context.RESOURCE_REPLACEMENT_RESPONSE,
-            response_parameters,
+        """200 with the resource (RFC 7644 §3.5.2 allows 204; Oracle answers 200)."""
+        return self.written_response(base_url, resource, response_parameters)
+
+    def written_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        parameters: ResponseParameters[Any] | None,
+        status: HTTPStatus = HTTPStatus.OK,
+    ) -> ScimResponse:
+        """scim2-server's `resource_response` of the published resource, through `view`:
+        without publish's deep copy and a whole dump (a PATCH of a group's members copied
+        and dumped all of its members, only to leave them out of the answer). The response
+        contexts filter as a query's does."""
+        assert resource.meta is not None
+        assert resource.id is not None
+        location = self.resource_location(
+            base_url, self.get_resource_type_of(resource), resource.id
         )
+        headers = {"Content-Location": location}
+        if resource.meta.version and self.etag_supported:
+            headers["ETag"] = resource.meta.version
+        return ScimResponse(status, self.view(base_url, resource, parameters), headers)
+
+    def bulk_success(
+        self,
+        base_url: str,
+        operation: BulkOperation[Resource[Any]],
+        outcome: dict[str, Any],
+        resource: Resource[Any] | None,
+    ) -> dict[str, Any]:
+        """scim2-server's outcome, with the location and version `publish` would give the
+        resource, without publishing (a deep copy of each resource a bulk request wrote)."""
+        outcome = super().bulk_success(base_url, operation, outcome, None)
+        if resource is not None:
+            assert resource.meta is not None
+            assert resource.id is not None
+            outcome["location"] = self.resource_location(
+                base_url, self.get_resource_type_of(resource), resource.id
+            )
+            outcome["version"] = resource.meta.version if self.etag_supported else None
+        return outcome
 
     def read_bulk(self, body: bytes, content_type: str | None) -> BulkPlan:
         try:

@@ -248,7 +248,17 @@ class OciStorage(InMemoryStorage):
                 )
             if member.type not in (None, "User"):
                 raise InvalidValueException(detail="Only users can be members of a group.")
-            kept.setdefault(member.value, GroupMember(value=member.value, type="User"))
+            if member.value not in kept:
+                plain = (
+                    member.ref is None
+                    and member.display is None
+                    and member.type == "User"
+                    and not getattr(member, "_unknown_attributes", None)
+                )
+                # the resource is already a copy: a member with nothing to strip is kept
+                kept[member.value] = (
+                    member if plain else GroupMember(value=member.value, type="User")
+                )
         return list(kept.values()) or None
 
     def _index(self, resource: Resource[Any]) -> None:
