@@ -11,13 +11,17 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import parse_qs, quote_plus
 
 import httpx
 import pytest
 from scim2_models import Context
+from scim2_models import Group as ScimGroup
 
+from provision import Kind, mapping
+from provision_oci import OciSettings, OciTarget
 from provision_oci.emulator import OciEmulator
+from provision_oci.emulator.schema import MEMBERS_PAGE
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -829,13 +833,31 @@ def test_every_answer_carries_an_opc_request_id(domain: OciEmulator) -> None:
 VIEWS = [
     {},
     {"attributes": "userName"},
+    {"attributes": "id"},
     {"attributes": "active,emails,externalId,name,userName"},
     {"attributes": "name.givenName,meta.created"},
+    {"attributes": "USERNAME,Name.FamilyName,emails.value"},
+    {"attributes": f"{USER}:userName,{USER}:name.familyName"},
     {"attributes": f"{ENTERPRISE}:manager,{ORACLE_USER}:isFederatedUser"},
+    {"attributes": f"{ENTERPRISE}:manager.value"},
+    {"attributes": ORACLE_USER},
+    {"attributes": "password,meta"},
     {"attributes": "groups"},
+    {"attributes": "groups.display,phoneNumbers.type"},
     {"excludedAttributes": "emails,meta"},
+    {"excludedAttributes": "groups,name.givenName"},
+    {"excludedAttributes": f"{ORACLE_USER}:isFederatedUser,{ENTERPRISE}"},
 ]
-GROUP_VIEWS = [{}, {"attributes": "displayName,externalId"}, {"attributes": "members"}]
+GROUP_VIEWS = [
+    {},
+    {"attributes": "displayName,externalId"},
+    {"attributes": "members"},
+    {"attributes": "id"},
+    {"attributes": "members.value"},
+    {"attributes": f"members.display,{ORACLE_GROUP}:description"},
+    {"excludedAttributes": "members"},
+    {"excludedAttributes": f"displayName,{ORACLE_GROUP}"},
+]
 
 
 def slow_views(domain: OciEmulator, name: str, params: dict[str, str]) -> dict[str, Any]:
@@ -863,28 +885,41 @@ def with_manager(body: dict[str, Any], manager: str | None) -> dict[str, Any]:
     }
 
 
+def populate(client: httpx.Client) -> list[str]:
+    """A manager, five users (two managed, one in a department, two federated) and two
+    groups; the users' ids."""
+    boss = client.post("/Users", json=user("boss")).json()["id"]
+    staff = user("staff")
+    staff["schemas"].append(ENTERPRISE)
+    staff[ENTERPRISE] = {"department": "Sales"}
+    ids = [
+        client.post(
+            "/Users",
+            json=with_manager(
+                {
+                    **user(
+                        f"u{i}",
+                        externalId=f"e{i}",
+                        phoneNumbers=[{"value": "+15550100", "type": "work"}],
+                    ),
+                    "name": {"givenName": "G", "familyName": f"F{i}"},
+                    ORACLE_USER: {"bypassNotification": True, "isFederatedUser": i < 2},
+                },
+                boss if i % 2 else None,
+            ),
+        ).json()["id"]
+        for i in range(4)
+    ]
+    ids.append(client.post("/Users", json=staff).json()["id"])
+    described = {"schemas": [GROUP, ORACLE_GROUP], ORACLE_GROUP: {"description": "first"}}
+    assert client.post("/Groups", json=group("g1", ids[:3], **described)).status_code == 201
+    assert client.post("/Groups", json=group("g2", [boss])).status_code == 201
+    return ids
+
+
 def test_lists_and_gets_answer_what_scim2_server_would(fresh: OciEmulator) -> None:
     with admin(fresh) as client:
-        boss = client.post("/Users", json=user("boss")).json()["id"]
-        ids = [
-            client.post(
-                "/Users",
-                json=with_manager(
-                    {
-                        **user(
-                            f"u{i}",
-                            externalId=f"e{i}",
-                            phoneNumbers=[{"value": "+15550100", "type": "work"}],
-                        ),
-                        "name": {"givenName": "G", "familyName": f"F{i}"},
-                    },
-                    boss if i % 2 else None,
-                ),
-            ).json()["id"]
-            for i in range(4)
-        ]
-        assert client.post("/Groups", json=group("g1", ids[:3])).status_code == 201
-        assert client.post("/Groups", json=group("g2", [boss])).status_code == 201
+        ids = populate(client)
         for name, endpoint, views in (("User", "/Users", VIEWS), ("Group", "/Groups", GROUP_VIEWS)):
             for params in views:
                 expected = slow_views(fresh, name, params)
@@ -897,6 +932,81 @@ def test_lists_and_gets_answer_what_scim2_server_would(fresh: OciEmulator) -> No
         found = client.get("/Users", params={"filter": lookup}).json()
         assert found["totalResults"] == 2
         assert [r["id"] for r in found["Resources"]] == sorted([ids[0], ids[2]])
+
+
+def test_the_connectors_reads_answer_what_scim2_server_would(
+    fresh: OciEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with admin(fresh) as client:
+        ids = populate(client)
+    asked: list[tuple[str, str]] = []
+    read_request = fresh.app.read_request
+
+    def recorded(environ: dict[str, Any]) -> Any:
+        if environ["REQUEST_METHOD"] == "GET":
+            asked.append((environ["PATH_INFO"], environ.get("QUERY_STRING", "")))
+        return read_request(environ)
+
+    monkeypatch.setattr(fresh.app, "read_request", recorded)
+    oci = OciTarget(
+        OciSettings(
+            domain_url=fresh.url,
+            client_id=fresh.client_id,
+            client_secret=fresh.client_secret,
+            tier="premium",
+        )
+    )
+    wanted = mapping.wanted()
+    read = list(oci.provision_full_read(wanted))
+    gids = [str(g.id) for g in read if isinstance(g, ScimGroup)]
+    list(oci.provision_lookup(Kind.USER, ids, wanted))
+    list(oci.provision_lookup(Kind.GROUP, gids, wanted))
+    monkeypatch.undo()
+    views: set[tuple[str, str]] = set()
+    for path, query in asked:
+        kind = "User" if "/Users" in path else "Group" if "/Groups" in path else None
+        if kind is not None:
+            views.add((kind, parse_qs(query).get("attributes", [""])[0]))
+    assert len({attributes for _, attributes in views}) >= 3  # users, groups, members pages
+    with admin(fresh) as client:
+        for name, attributes in sorted(views):
+            paged = {"attributes": MEMBERS_PAGE.sub("members", attributes)}  # all on one page
+            expected = slow_views(fresh, name, paged)
+            listed = client.get(f"/{name}s", params={"attributes": attributes}).json()
+            assert {r["id"]: r for r in listed["Resources"]} == expected, (name, attributes)
+            for rid, body in expected.items():
+                answer = client.get(f"/{name}s/{rid}", params={"attributes": attributes})
+                assert answer.json() == body, (name, attributes)
+
+
+def test_writes_answer_what_scim2_server_would(fresh: OciEmulator) -> None:
+    with admin(fresh) as client:
+        ids = populate(client)
+        created = client.post("/Users", json=with_manager(user("new"), ids[0]))
+        plain = client.post("/Users", json=user("plain", externalId="p"))
+        gid = client.post("/Groups", json=group("g3", ids[:2])).json()["id"]
+        patch = {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[3]}]}],
+        }
+        patched = client.patch(f"/Groups/{gid}", json=patch)
+        shown = client.patch(f"/Groups/{gid}", json=patch, params={"attributes": "members"})
+        replaced = client.put(
+            f"/Users/{ids[2]}",  # not in g3: its members keep their display
+            json=user("u2-renamed", bypass=None),
+            params={"attributes": "userName,groups"},
+        )
+    users = slow_views(fresh, "User", {})
+    assert created.status_code == plain.status_code == 201
+    assert created.json() == users[created.json()["id"]]
+    assert plain.json() == users[plain.json()["id"]]
+    assert plain.headers["Location"] == plain.headers["Content-Location"]
+    assert plain.headers["Location"] == users[plain.json()["id"]]["meta"]["location"]
+    assert patched.json() == slow_views(fresh, "Group", {})[gid]
+    assert shown.json() == slow_views(fresh, "Group", {"attributes": "members"})[gid]
+    assert len(shown.json()["members"]) == 3
+    assert replaced.json() == slow_views(fresh, "User", {"attributes": "userName,groups"})[ids[2]]
+    assert patched.headers["ETag"] == patched.json()["meta"]["version"]
 
 
 def test_a_write_is_seen_by_the_next_read(fresh: OciEmulator) -> None:

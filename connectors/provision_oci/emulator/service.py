@@ -23,14 +23,12 @@ from scim2_models import (
     Reference,
     Resource,
     ResourceType,
-    Returned,
     ScimProvider,
     SearchRequest,
     ServiceProviderConfig,
     UnauthorizedException,
     User,
 )
-from scim2_models.base import _is_returned
 from scim2_server.applications.wsgi import WSGIApplication
 from scim2_server.bulk import BulkPlan
 from scim2_server.conditions import Conditions
@@ -41,7 +39,7 @@ from scim2_server.storage import SearchPage
 from scim2_server.utils import parametrize
 
 if TYPE_CHECKING:
-    from scim2_models import PatchOp, ResponseParameters
+    from scim2_models import BulkOperation, PatchOp, ResponseParameters
 
     from provision_oci.emulator.facade import OciEmulator
 
@@ -65,32 +63,38 @@ from provision_oci.emulator.schema import (
     schema_snapshot,
 )
 from provision_oci.emulator.storage import OciStorage
+from provision_oci.emulator.views import projection
 
 # SCIM service and application ---------------------------------------------------------------
 
+Dump = dict[str, Any]
+
 PUBLISHED = frozenset({"groups", "members"})
-"""Where `OciService.publish_read` sets ``$ref`` in place (`OciStorage._decorate`'s objects)."""
+"""What `OciService.view` fills in from the storage's indexes, references included."""
+COMPUTED_TYPE = {"groups": "direct", "members": "User"}
+"""The ``type`` of a user's groups (a direct membership) and of a group's members (users)."""
 
 
-@functools.cache
-def dropped_fields(
-    model: type[Resource[Any]], included: tuple[str, ...], excluded: tuple[str, ...]
-) -> frozenset[str]:
-    """The top-level fields a response with these ``attributes``/``excludedAttributes``
-    leaves out, by scim2-models' own rule (``_is_returned``, as its serializer judges each
-    top-level key): not serialising them at all is the same answer, without dumping the 300
-    members of a group that a list drops, or a user's ``groups``."""
-    return frozenset(
-        name
-        for name in model.model_fields
-        if name != "schemas"
-        and not _is_returned(
-            model.get_field_annotation(name, Returned),
-            model.__scim_info__.attribute_urns[name],
-            list(included),
-            list(excluded),
-        )
+Shape = tuple[tuple[str, ...], tuple[str, ...]]
+"""A read's ``attributes`` and ``excludedAttributes``, as scim2-models' serializer gets them."""
+
+
+def requested(parameters: ResponseParameters[Any] | None) -> Shape:
+    if parameters is None:
+        return (), ()
+    return (
+        tuple(str(a) for a in parameters.attributes or ()),
+        tuple(str(a) for a in parameters.excluded_attributes or ()),
     )
+
+
+def holds(value: Any, keys: tuple[str, ...]) -> bool:
+    """Whether a dump holds a value at ``keys`` (through lists: any of their entries)."""
+    if not keys:
+        return value is not None
+    if isinstance(value, list):
+        return any(holds(entry, keys) for entry in value)
+    return isinstance(value, dict) and holds(value.get(keys[0]), keys[1:])
 
 
 class OciService(ScimService):
@@ -103,10 +107,10 @@ class OciService(ScimService):
         self.message_ids: dict[int, str] = {}
         """Oracle message ids of failed bulk operations, by id() of their Error, until the
         bulk response is built (its model has no room for the Oracle block)."""
-        self.views: dict[tuple[Any, ...], dict[str, Any]] = {}
-        """Serialised reads (`view`) of the storage's current generation."""
-        self.views_generation = -1
-        self.views_lock = threading.Lock()
+        self.dumps: dict[tuple[str, str], tuple[Resource[Any], str, bool, Dump | None]] = {}
+        """(type, id) → (the stored resource, base URL, ETags on, its `plain` dump): one
+        dump per stored version of a resource, whatever the reads ask for."""
+        self.dumps_lock = threading.Lock()
         super().__init__(provider)
 
     @property
@@ -152,7 +156,8 @@ class OciService(ScimService):
         envelope = SearchPage(page.total, [], page.next, page.previous)
         response = super().search_response(base_url, resource_types, envelope, search_request)
         assert response.body is not None
-        found = [self.view(base_url, resource, search_request) for resource in page.resources]
+        shape = requested(search_request)
+        found = [self.view(base_url, r, search_request, shape) for r in page.resources]
         response.body["itemsPerPage"] = len(found)
         response.body["Resources"] = found
         return response
@@ -182,65 +187,102 @@ class OciService(ScimService):
         )
 
     def view(
-        self, base_url: str, resource: Resource[Any], parameters: ResponseParameters[Any]
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        parameters: ResponseParameters[Any] | None,
+        shape: Shape | None = None,
     ) -> dict[str, Any]:
         """The resource as a GET or a list shows it with these ``attributes`` and
-        ``excludedAttributes``: scim2-server's publish and dump, kept until the next write.
+        ``excludedAttributes`` (``shape``: `requested`, once per list): what scim2-server's
+        publish and dump would answer.
 
-        ``resource`` is the storage's read copy. The cache holds the dumps of one storage
-        generation (a membership change alters a user's ``groups`` without a new version),
-        and only of copies read in it, so a no-op run after a no-op run serialises nothing
-        again and a write between a read and its dump never leaves a stale entry. A caller
-        gets its own top-level dict (`OciApplication.finalize_response` slices its members)."""
-        storage = self.emulator.storage
-        read = storage.read_generation()
-        key = (
-            type(resource),
-            resource.id,
-            base_url,
-            tuple(str(a) for a in parameters.attributes or ()),
-            tuple(str(a) for a in parameters.excluded_attributes or ()),
-        )
-        with self.views_lock:
-            if self.views_generation != storage.generation:
-                self.views.clear()
-                self.views_generation = storage.generation
-            cached = self.views.get(key) if read == self.views_generation else None
-        if cached is None:
-            cached = self.publish_read(base_url, resource).model_dump(
-                scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
-                response_parameters=parameters,
-                exclude=dropped_fields(type(resource), key[3], key[4]) or None,
+        ``resource`` is a stored resource (`OciStorage` hands them out for GETs and lists).
+        Its plain dump is made once per stored version (`plain`), the keys the request keeps
+        are decided once per request shape (`projection`), and ``groups``/``members`` come
+        from the storage's indexes as plain data. A caller gets its own top-level dict
+        (`OciApplication.finalize_response` slices its members); nested values are shared
+        with the cache: change nothing in them."""
+        plain = self.plain(base_url, resource)
+        if plain is None:
+            published = self.publish(base_url, self.emulator.storage.decorated(resource))
+            return published.model_dump(
+                scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
             )
-            with self.views_lock:
-                if read == self.views_generation == storage.generation:
-                    self.views[key] = cached
-        return dict(cached)
+        shown = projection(type(resource), *(shape or requested(parameters)))
+        found = shown.resource(plain)
+        for field in PUBLISHED:
+            if field in shown.keep and field in type(resource).model_fields:
+                entries = self.computed(base_url, resource, field)
+                nested = shown.keep[field]
+                kept = entries if nested is None else nested.value(entries)
+                if kept:
+                    found[field] = kept
+        return found
 
-    def publish_read(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
-        """`publish` without its deep copy, for the storage's read copies.
+    def plain(self, base_url: str, resource: Resource[Any]) -> Dump | None:
+        """The stored resource published and dumped whole (``Context.DEFAULT``: nothing
+        filtered), without ``groups``/``members``; cached until the resource is replaced.
 
-        Their ``groups``/``members`` entries are new objects (`OciStorage._decorate`) whose
-        ``$ref`` can be set in place, and ``meta`` is replaced, not changed. A reference
-        anywhere else (an enterprise ``manager``) lives in an object shared with the stored
-        resource: such a resource goes through `publish`."""
+        `publish` sets ``meta.location`` (and drops ``meta.version`` without ETags): done
+        on the dump. None when the resource holds a reference other than groups/members (an
+        enterprise ``manager``): `view` publishes such a resource scim2-server's way."""
         assert resource.meta is not None
         assert resource.id is not None
-        if any(Path(path).get(resource) for path in self._other_references(type(resource))):
-            return self.publish(base_url, resource)
-        update: dict[str, Any] = {
-            "location": self.resource_location(
+        key = (str(resource.meta.resource_type), resource.id)
+        etag = self.etag_supported
+        cached = self.dumps.get(key)
+        if cached is not None and cached[0] is resource and cached[1:3] == (base_url, etag):
+            return cached[3]
+        dump: Dump | None = resource.model_dump(scim_ctx=Context.DEFAULT, exclude=set(PUBLISHED))
+        assert dump is not None
+        if any(holds(dump, keys) for keys in self._reference_keys(type(resource))):
+            dump = None
+        else:
+            location = self.resource_location(
                 base_url, self.get_resource_type_of(resource), resource.id
             )
-        }
-        if not self.etag_supported:
-            update["version"] = None
-        published = resource.model_copy(update={"meta": resource.meta.model_copy(update=update)})
-        for field in ("groups", "members"):
-            for entry in getattr(published, field, None) or ():
-                if entry.ref is not None:
-                    entry.ref = self.reference_location(base_url, entry.ref)
-        return published
+            meta: Dump = {}
+            for name, value in dump["meta"].items():  # in Meta's order: location, version
+                if name == "version":
+                    meta["location"] = location
+                    if etag:
+                        meta[name] = value
+                elif name != "location":
+                    meta[name] = value
+            meta.setdefault("location", location)
+            dump["meta"] = meta
+        with self.dumps_lock:
+            stored = sum(map(len, self.emulator.storage._resources.values()))
+            if len(self.dumps) > 2 * stored + 1000:  # deleted resources' dumps
+                self.dumps.clear()
+            self.dumps[key] = (resource, base_url, etag, dump)
+        return dump
+
+    def computed(self, base_url: str, resource: Resource[Any], field: str) -> list[Dump]:
+        """A user's ``groups`` or a group's ``members`` as `OciStorage._decorate` sets them
+        and `publish` locates them, as plain data."""
+        target = "Groups" if field == "groups" else "Users"
+        location = self.resource_location(base_url, self.get_resource_type(target[:-1]), "")
+        kind = COMPUTED_TYPE[field]
+        entries = []
+        for value, display in self.emulator.storage.computed(resource):
+            entry: Dump = {"value": value, "$ref": location + value, "type": kind}
+            if display is not None:
+                entry["display"] = display
+            entries.append(entry)
+        return entries
+
+    @functools.cache  # noqa: B019 (one service per emulator, a few models each)
+    def _reference_keys(self, model: type[Resource[Any]]) -> tuple[tuple[str, ...], ...]:
+        """`_other_references` as the keys of a dump: the extension's URN (for an attribute
+        of an extension), then the attribute's and sub-attribute's names."""
+        extensions = {model.__scim_info__.attribute_urns[n] for n in model.__scim_info__.extensions}
+        found = []
+        for path in self._other_references(model):
+            urn, _, names = path.rpartition(":")
+            found.append(((urn,) if urn in extensions else ()) + tuple(names.split(".")))
+        return tuple(found)
 
     @functools.cache  # noqa: B019 (one service per emulator, a few models each)
     def _other_references(self, model: type[Resource[Any]]) -> tuple[str, ...]:
@@ -294,17 +336,67 @@ class OciService(ScimService):
                 return current if fast else None
         return super().apply_patch(current, patch_op, conditions)
 
+    def creation_response(self, base_url: str, created: Resource[Any]) -> ScimResponse:
+        response = self.written_response(base_url, created, None, HTTPStatus.CREATED)
+        response.headers["Location"] = response.headers["Content-Location"]
+        return response
+
+    def replacement_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        response_parameters: ResponseParameters[Any],
+    ) -> ScimResponse:
+        return self.written_response(base_url, resource, response_parameters)
+
     def patch_response(
         self,
         base_url: str,
         resource: Resource[Any],
         response_parameters: ResponseParameters[Any],
     ) -> ScimResponse:
-        return self.resource_response(
-            self.publish(base_url, resource),
-            Context.RESOURCE_REPLACEMENT_RESPONSE,
-            response_parameters,
+        """200 with the resource (RFC 7644 §3.5.2 allows 204; Oracle answers 200)."""
+        return self.written_response(base_url, resource, response_parameters)
+
+    def written_response(
+        self,
+        base_url: str,
+        resource: Resource[Any],
+        parameters: ResponseParameters[Any] | None,
+        status: HTTPStatus = HTTPStatus.OK,
+    ) -> ScimResponse:
+        """scim2-server's `resource_response` of the published resource, through `view`:
+        without publish's deep copy and a whole dump (a PATCH of a group's members copied
+        and dumped all of its members, only to leave them out of the answer). The response
+        contexts filter as a query's does."""
+        assert resource.meta is not None
+        assert resource.id is not None
+        location = self.resource_location(
+            base_url, self.get_resource_type_of(resource), resource.id
         )
+        headers = {"Content-Location": location}
+        if resource.meta.version and self.etag_supported:
+            headers["ETag"] = resource.meta.version
+        return ScimResponse(status, self.view(base_url, resource, parameters), headers)
+
+    def bulk_success(
+        self,
+        base_url: str,
+        operation: BulkOperation[Resource[Any]],
+        outcome: dict[str, Any],
+        resource: Resource[Any] | None,
+    ) -> dict[str, Any]:
+        """scim2-server's outcome, with the location and version `publish` would give the
+        resource, without publishing (a deep copy of each resource a bulk request wrote)."""
+        outcome = super().bulk_success(base_url, operation, outcome, None)
+        if resource is not None:
+            assert resource.meta is not None
+            assert resource.id is not None
+            outcome["location"] = self.resource_location(
+                base_url, self.get_resource_type_of(resource), resource.id
+            )
+            outcome["version"] = resource.meta.version if self.etag_supported else None
+        return outcome
 
     def read_bulk(self, body: bytes, content_type: str | None) -> BulkPlan:
         try:

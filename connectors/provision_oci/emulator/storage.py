@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from scim2_models import (
@@ -69,10 +69,12 @@ class OciStorage(InMemoryStorage):
     computed, a deleted user leaves its groups) and fills members' ``display`` and ``$ref``.
     Seed it over HTTP: the ``resources`` setter bypasses these indexes.
 
-    Reads that only answer a GET (a search, a get with ``response_parameters``) return shallow
-    copies: scim2-server's deep copy of every resource was most of a list's cost, and such a
-    copy is only serialised, never changed. Their ``groups``/``members`` are new lists of new
-    objects (`_decorate`), the rest is shared with the stored resource: change nothing on them.
+    Reads that only answer a GET (a search, a get with ``response_parameters``) return the
+    stored resources themselves, without ``groups``/``members`` decoration: scim2-server's deep
+    copy of every resource was most of a list's cost, and such a read is only serialised, never
+    changed (`OciService.view` adds ``groups`` and ``members`` from `computed`). A write never
+    changes a stored resource in place: scim2-server's create and update store new objects, so
+    a stored object stands for one version of its resource. Change nothing on them.
     """
 
     def __init__(self, on_user_created: Callable[[Resource[Any]], None]) -> None:
@@ -86,14 +88,10 @@ class OciStorage(InMemoryStorage):
         """User id → ids of the groups it is a member of."""
         self.group_members: dict[str, set[str]] = {}
         self.group_type: ResourceType | None = None
-        self.generation = 0
-        """Bumped by every write: a serialised read made at another generation is stale."""
-        self._reads = threading.local()
 
     # Writes
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self.lock:
-            self.generation += 1
             resource = self._checked(resource_type, resource)
             if resource_type.name == "User":
                 add_recovery_email(cast(User[Any], resource))
@@ -111,7 +109,6 @@ class OciStorage(InMemoryStorage):
         expected_version: str | None = None,
     ) -> Resource[Any]:
         with self.lock:
-            self.generation += 1
             resource = self._checked(resource_type, resource)
             updated = super().update(resource_type, resource, expected_version=expected_version)
             self._index(updated)
@@ -125,7 +122,6 @@ class OciStorage(InMemoryStorage):
         expected_version: str | None = None,
     ) -> None:
         with self.lock:
-            self.generation += 1
             super().delete(resource_type, resource_id, expected_version=expected_version)
             if resource_type.name == "User":
                 self.user_display.pop(resource_id, None)
@@ -137,10 +133,6 @@ class OciStorage(InMemoryStorage):
                     self.memberships.get(user_id, set()).discard(resource_id)
 
     # Reads
-    def read_generation(self) -> int:
-        """The `generation` of this thread's last read: what the copies it got show."""
-        return int(getattr(self._reads, "generation", -1))
-
     def get(
         self,
         resource_type: ResourceType,
@@ -148,13 +140,12 @@ class OciStorage(InMemoryStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
-        """A deep copy to change (PUT, PATCH), a shallow one to answer a GET (the handler's
-        query passes ``response_parameters``, and only then)."""
+        """A decorated deep copy to change (PUT, PATCH), the stored resource itself to answer a
+        GET (the handler's query passes ``response_parameters``, and only then)."""
         with self.lock:
-            self._reads.generation = self.generation
             if response_parameters is None:
                 return self._decorate(super().get(resource_type, resource_id))
-            return self._decorate(self._stored(resource_type, resource_id).model_copy())
+            return self._stored(resource_type, resource_id)
 
     def search(
         self,
@@ -169,14 +160,14 @@ class OciStorage(InMemoryStorage):
         sends) orders by id too: such a search sorts by the id itself instead of resolving
         the sort attribute on every resource of every page; ``id eq "…" or …`` (the
         connector's lookups) takes the ids from the index instead of matching every
-        resource; only the page is copied. Cursors and other sorts go scim2-server's way.
+        resource. Cursors and other sorts go scim2-server's way. The page holds the stored
+        resources themselves, undecorated (see the class).
         """
         with self.lock:
-            self._reads.generation = self.generation
             sort_by = str(search_request.sort_by or "id").lower()
             if search_request.cursor is not None or sort_by != "id":
                 page = super().search(resource_types, search_request, position=position)
-                page.resources = [self._decorate(resource) for resource in page.resources]
+                page.resources = [self._original(resource) for resource in page.resources]
                 return page
             names = list(dict.fromkeys(rt.name for rt in resource_types))
             wanted = ids_asked(search_request)
@@ -185,7 +176,7 @@ class OciStorage(InMemoryStorage):
                 found = [stored[rid] for rid in wanted if rid in stored]
             else:
                 found = self._matching(names, search_request)
-            found.sort(key=lambda resource: cast(str, resource.id))
+            found.sort(key=attrgetter("id"))
             if (
                 search_request.sort_by is not None
                 and search_request.sort_order == SearchRequest.SortOrder.descending
@@ -193,9 +184,12 @@ class OciStorage(InMemoryStorage):
                 found.reverse()
             start = search_request.start_index_0 or 0
             stop = None if search_request.count is None else start + search_request.count
-            return SearchPage(
-                len(found), [self._decorate(r.model_copy()) for r in found[start:stop]]
-            )
+            return SearchPage(len(found), found[start:stop])
+
+    def _original(self, resource: Resource[Any]) -> Resource[Any]:
+        """The stored resource a copy was made of."""
+        assert resource.meta is not None
+        return self._resources[resource.meta.resource_type][cast(str, resource.id)]
 
     def _matching(self, names: list[str | None], search_request: SearchRequest[Any]) -> list[Any]:
         """The stored resources of ``names`` that match the request's filter, unsorted."""
@@ -212,6 +206,24 @@ class OciStorage(InMemoryStorage):
             found = [r for r in self.resources if r.meta and r.meta.resource_type == name]
             found.sort(key=lambda r: (str(r.meta.created if r.meta else ""), str(r.id)))
             return [self._decorate(r.model_copy(deep=True)) for r in found]
+
+    def decorated(self, resource: Resource[Any]) -> Resource[Any]:
+        """A deep copy of a stored resource with what a read shows (scim2-server's view)."""
+        with self.lock:
+            return self._decorate(resource.model_copy(deep=True))
+
+    def computed(self, resource: Resource[Any]) -> list[tuple[str, str | None]]:
+        """What a read adds to a stored resource, as (id, display) pairs: a user's groups
+        (sorted by id), a group's members (in stored order). `_decorate` as plain data."""
+        with self.lock:
+            if resource.meta and resource.meta.resource_type == "User":
+                gids = sorted(self.memberships.get(cast(str, resource.id), ()))
+                return [(gid, self.group_display.get(gid)) for gid in gids]
+            display = self.user_display
+            return [
+                (cast(str, m.value), display.get(cast(str, m.value)))
+                for m in cast(Group, resource).members or ()
+            ]
 
     # Rules
     def _checked(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
@@ -236,7 +248,17 @@ class OciStorage(InMemoryStorage):
                 )
             if member.type not in (None, "User"):
                 raise InvalidValueException(detail="Only users can be members of a group.")
-            kept.setdefault(member.value, GroupMember(value=member.value, type="User"))
+            if member.value not in kept:
+                plain = (
+                    member.ref is None
+                    and member.display is None
+                    and member.type == "User"
+                    and not getattr(member, "_unknown_attributes", None)
+                )
+                # the resource is already a copy: a member with nothing to strip is kept
+                kept[member.value] = (
+                    member if plain else GroupMember(value=member.value, type="User")
+                )
         return list(kept.values()) or None
 
     def _index(self, resource: Resource[Any]) -> None:
