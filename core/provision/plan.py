@@ -173,8 +173,9 @@ class Planner:
         plan.unlinks += [(kind, key) for key in matching.unlinks]
         renames: list[tuple[Match, Planned]] = []
         creates: list[Planned] = []
+        sources = self.source.of(kind)
         for m in matching.sources:
-            s = self.source.of(kind).get(m.key or "")
+            s = sources.get(m.key or "")
             if m.situation is Situation.CORRELATED and m.target_id is not None:
                 plan.links.append((kind, str(m.key), m.target_id))
             if m.situation in (Situation.LINKED, Situation.CORRELATED) and s is not None:
@@ -345,9 +346,11 @@ class Planner:
             s = self.source.groups.get(m.key or "")
             if s is None:
                 continue
-            unknown = [
-                k for k in s.members if k not in users_read and (Kind.USER, k) not in present
-            ]
+            unknown: list[str] = []
+            if not users_read.keys() >= set(s.members):  # set operations: the no-op case in C
+                unknown = [
+                    k for k in s.members if k not in users_read and (Kind.USER, k) not in present
+                ]
             if unknown:
                 plan.notices.append(
                     Notice(
@@ -363,13 +366,24 @@ class Planner:
             t = self.target.groups[str(m.target_id)]
             current = set(t.members)
             plan.group_members[t.key] = len(current & owned)
-            wanted = [k for k in s.members if k in settled or k in created]
-            add = tuple(k for k in wanted if settled.get(k) not in current)
-            desired = {settled[k] for k in s.members if k in settled}
-            remove = tuple(
-                u for u in t.members if u in owned and u not in desired and u not in frozen
-            )
-            plan.unchanged[Kind.MEMBERSHIP] += len(wanted) - len(add)
+            tids = [settled.get(k) for k in s.members]  # the target id of each member, or None
+            desired = set(tids)
+            desired.discard(None)
+            wanted = len(tids) - tids.count(None)
+            add: tuple[str, ...] = ()
+            if created or not desired <= current:  # set operations: the no-op case in C
+                add = tuple(
+                    k
+                    for k, tid in zip(s.members, tids, strict=True)
+                    if (tid is None and k in created) or (tid is not None and tid not in current)
+                )
+                wanted += sum(1 for k in s.members if k in created)
+            remove: tuple[str, ...] = ()
+            if not current <= desired:
+                remove = tuple(
+                    u for u in t.members if u in owned and u not in desired and u not in frozen
+                )
+            plan.unchanged[Kind.MEMBERSHIP] += wanted - len(add)
             if add or remove:
                 plan.memberships.append(
                     Planned(

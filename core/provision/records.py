@@ -196,11 +196,13 @@ class Reducer:
         """Reduce every object; `ReadError` if the objects are not what a read yields, and
         `Stopped` as soon as one of ``stops`` is set."""
         try:
+            take, advance = self.take, progress.advance
             for obj in objects:
-                if any(stop.is_set() for stop in stops):
-                    raise Stopped()
-                self.take(obj, snapshot)
-                progress.advance()
+                for stop in stops:
+                    if stop.is_set():
+                        raise Stopped()
+                take(obj, snapshot)
+                advance()
         finally:
             if self.spool is not None:
                 self.spool.flush()
