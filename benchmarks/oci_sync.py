@@ -155,7 +155,7 @@ def main() -> None:
         k: v for k, v in rerun_counts.items() if k.split()[0] in ("POST", "PUT", "PATCH", "DELETE")
     }
     writes.pop("POST token", None)
-    reads = sum(
+    rerun_reads = sum(
         v for k, v in rerun_counts.items() if k.startswith("GET ") or k.endswith("/.search")
     )
     rows = [
@@ -194,7 +194,7 @@ def main() -> None:
             "no-op re-run: writes, s",
             f"{sum(writes.values())} ({second.writes} in the report), {rerun:.1f}",
         ),
-        ("no-op re-run: read requests", f"{reads}"),
+        ("no-op re-run: read requests", f"{rerun_reads}"),
         ("no-op re-run: emulator CPU, s", f"{rerun_cpu:.1f}"),
         (
             "peak RSS, MB (emulator included)",

@@ -80,6 +80,24 @@ def _small(args: list[str]) -> list[str]:
 
 QUICK = [(title, script, [_small(runs[0])]) for title, script, runs in FULL]
 
+NOTES = {
+    "engine_plan.py": (
+        "The same 1,000,000-user plan by the previous version (commit 2420241: pydantic "
+        "validation in the connectors, whole objects serialised to project them, per-attribute "
+        "json digests, a SQLite spool), measured on 2026-12-02 on this machine just before the "
+        "report (`git worktree add /tmp/ab 2420241`, then `PYTHONPATH=/tmp/ab/core:"
+        "/tmp/ab/connectors python /tmp/ab/benchmarks/engine_plan.py --users 1000000`): "
+        "509.7 s CPU (235.0 s of it building objects), 1,997 MB peak; at 100,000 users "
+        "48.5 s against 9.4 s. This machine's speed varies over a day (the previous version "
+        "took 25.9 s at 100,000 users on 2026-11-26): compare CPU figures within one report."
+    ),
+    "oci_members.py": (
+        'The 1,000 removes travel as one PATCH of 1,000 `remove members[value eq "…"]` '
+        "operations (`MEMBERS_PER_PATCH`), inside one Bulk request."
+    ),
+}
+"""A paragraph printed after a section, for what its output cannot say."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -105,6 +123,8 @@ def main() -> None:
             output = output.replace(sys.executable, "python").replace(str(HERE.parent) + "/", "")
             print(output, f"\n({time.monotonic() - started:.0f} s)\n", flush=True)
             sections.append(f"```\n{output}\n```\n")
+        if script in NOTES:
+            sections.append(NOTES[script] + "\n")
     args.output.write_text("\n".join(sections))
     print(f"wrote {args.output}")
 
