@@ -114,8 +114,8 @@ class _Slow(Exception):
 
 def _parse(cls: type[M], payload: Mapping[str, Any]) -> M:
     shape = _SHAPES.get(cls) or _shape(cls)
-    if payload.__class__ is not dict:
-        raise _Slow()
+    if payload.__class__ is not dict or "schemas" in payload:
+        raise _Slow()  # scim2-models checks a payload's schemas: pydantic decides
     by_wire = shape.by_wire
     values: dict[str, Any] = {}
     for key, value in payload.items():
@@ -224,7 +224,7 @@ def _plain(kind: type) -> Check:
         if value.__class__ is kind:
             return value
         if kind is str and isinstance(value, str):
-            return str(value)  # a str subclass (a StrEnum, say): its text, as pydantic keeps
+            return str.__str__(value)  # a str subclass (a str enum): its text, as pydantic keeps
         raise ValueError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
 
     return check

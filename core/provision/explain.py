@@ -96,6 +96,7 @@ def explain(
         return out
     finally:
         sync.spool.close()
+        sync.target_spool.close()
     matches = [m for matching in matchings for m in (*matching.sources, *matching.targets)]
     for m in matches:
         ours = seen.get((Role.SOURCE, m.kind, str(m.key)))

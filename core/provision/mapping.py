@@ -10,6 +10,7 @@ which attributes changed when two digests differ.
 
 from __future__ import annotations
 
+import base64
 import enum
 import functools
 import json
@@ -128,12 +129,16 @@ def _text(value: str) -> str | None:  # a Reference, or another str subclass: it
     return str(value) or None
 
 
+def _bytes(value: bytes) -> str | None:  # as scim2-models' Base64Encoder writes binary values
+    return base64.b64encode(value).decode("ascii") or None
+
+
 def _other(value: Any) -> Any:
     return canonical(pydantic_core.to_jsonable_python(value))
 
 
 _CANONICAL: dict[type, Callable[[Any], Any]] = {
-    bool: _same, int: _same, float: _same, dict: _dict, list: _list, tuple: _list,
+    bool: _same, int: _same, float: _same, dict: _dict, list: _list, tuple: _list, bytes: _bytes,
 }  # fmt: skip
 """How `canonical` treats each class it has met."""
 

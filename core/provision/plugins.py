@@ -196,6 +196,10 @@ def discover(eps: Iterable[EntryPoint] | None = None) -> Registry:
             info = inspect_connector(ep.name, ep.load(), dist, version)
         except ModuleNotFoundError as err:  # a package the connector needs is not installed
             extras = (ep.dist.metadata.get_all("Provides-Extra") or []) if ep.dist else []
+            own = (err.name or "").split(".")[0] == ep.module.split(".")[0]
+            if own:  # the connector's own module is missing: a broken entry point
+                registry.errors.append(LoadError(ep.name, dist, f"{type(err).__name__}: {err}"))
+                continue
             message = needs_package(ep.name, dist, extras, err)
             registry.errors.append(LoadError(ep.name, dist, message, ep.name in extras))
             continue

@@ -7,6 +7,7 @@ what serialising the whole object gave.
 
 from __future__ import annotations
 
+import enum
 import functools
 from typing import Any
 
@@ -261,6 +262,8 @@ def test_parsing_a_payload_equals_validating_it(values: dict[str, Any]) -> None:
         {"userName": "ada", "name": "Ada"},
         {"userName": 42},
         {"userName": "ada", "meta": {"created": "2026-12-01T10:00:00Z", "resourceType": "User"}},
+        {"userName": "ada", "schemas": ["urn:example:not-a-user"]},  # scim2-models refuses it
+        {"userName": "ada", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]},
     ],
 )
 def test_a_payload_the_fast_path_does_not_cover_gets_pydantics_answer(
@@ -296,3 +299,18 @@ def test_members_equal_validated_members(kind: str | None) -> None:
 def test_a_member_that_is_not_a_string_is_refused() -> None:
     with pytest.raises(ValueError, match="value: expected str, got int"):
         members(["u1", 2])  # type: ignore[list-item]
+
+
+def test_a_str_enum_value_is_stored_as_its_text_as_validation_does() -> None:
+    class Kind(str, enum.Enum):  # noqa: UP042 (a mixin: str() gives the name, not the text)
+        ada = "ada-value"
+
+    assert build(User, user_name=Kind.ada).user_name == User(user_name=Kind.ada).user_name
+
+
+def test_a_binary_value_projects_as_the_serialiser_writes_it() -> None:
+    user = User.model_validate(
+        {"userName": "ada", "x509Certificates": [{"value": "YWJj"}, {"value": "//79"}]}
+    )
+    attributes = ("x509Certificates",)
+    assert project(user, attributes) == by_serialiser(user, attributes)

@@ -482,7 +482,9 @@ def test_connectors_exits_1_when_a_connector_failed_to_load(
 def test_connectors_exits_0_when_a_connector_only_lacks_its_extra(
     cli: Cli, installed: Callable[..., dict[str, str]]
 ) -> None:
-    env = installed({"vendor": "provision_module_not_there:Connector"}, extras=("vendor",))
+    env = installed({"vendor": "provision_needs_sdk:Connector"}, extras=("vendor",))
+    site = Path(env["PYTHONPATH"])  # the connector's module is there; the SDK it imports is not
+    (site / "provision_needs_sdk.py").write_text("import provision_vendor_sdk_not_installed\n")
     result = cli("connectors", env=env)
     assert result.returncode == 0, result.stderr
     assert "connector 'vendor' from provision-fakes is not installed: " in result.stderr
@@ -490,6 +492,15 @@ def test_connectors_exits_0_when_a_connector_only_lacks_its_extra(
     code, found = cli.json("connectors", env=env)
     assert code == 0
     assert [(e["name"], e["optional"]) for e in found["errors"]] == [("vendor", True)]
+
+
+def test_a_connector_whose_own_module_is_missing_is_broken_even_with_an_extra(
+    cli: Cli, installed: Callable[..., dict[str, str]]
+) -> None:
+    env = installed({"vendor": "provision_module_not_there:Connector"}, extras=("vendor",))
+    result = cli("connectors", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "connector 'vendor' from provision-fakes failed to load: ModuleNotFound" in result.stderr
 
 
 def test_connectors_exits_0_when_all_load(cli: Cli) -> None:
