@@ -14,6 +14,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Clock:
+    """A clock that moves only when told: for rate limiters, so that no test depends on time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class Cli:
     """The ``provision`` command run as a subprocess in one working directory."""
 

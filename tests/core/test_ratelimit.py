@@ -5,17 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provision.ratelimit import RateLimiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conftest import Clock
 
 
 def limiter(per_second: float, per_minute: float | None = None) -> tuple[RateLimiter, Clock]:

@@ -16,21 +16,11 @@ from provision.ratelimit import RateLimiter
 from provision_oci import OciSettings
 from provision_oci.client import shared_budgets
 from provision_oci.settings import MARGIN, TIERS, Category, jitter_tolerance
+from tests.conftest import Clock
 
 CATEGORIES: tuple[Category, ...] = ("token", "others", "bulk")
 Delay = Callable[[int, float], float]
 """The delay of the n-th grant, made at time t, on its way to the domain."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def settings(**kwargs: object) -> OciSettings:
