@@ -58,20 +58,7 @@ def build(cls: type[M], /, **values: Any) -> M:
         if check is None:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
         values[name] = check(name, value)
-    # _assemble, inline: this is the hot path of a large read
-    state = shape.template.copy()
-    for name in shape.mutable:
-        state[name] = state[name].copy()
-    state.update(values)
-    obj = _new(cls)
-    _set(obj, "__dict__", state)
-    _set(obj, "__pydantic_fields_set__", shape.fields_set.union(values))
-    _set(obj, "__pydantic_extra__", None)
-    private = shape.private.copy()
-    for name in shape.private_mutable:
-        private[name] = {}
-    _set(obj, "__pydantic_private__", private)
-    return obj
+    return _assemble(cls, shape, values)
 
 
 def members(values: Iterable[str], type: str | None = None) -> list[GroupMember]:

@@ -102,11 +102,11 @@ class OciEmulator(LoopbackService):
         """The rate limits' clock: a test that stops it gets one burst of each budget, then
         429s, however fast the machine runs the requests."""
         self.max_unpaged_members = max_unpaged_members
+        """Members an answer may carry without the pagination filter; more: 400 tooMany."""
         self.service_provider_config: Literal["resource", "list", "forbidden"] = "resource"
+        """How ``GET /ServiceProviderConfig`` answers: the resource, a ListResponse, or 403."""
         self.status_changer_only = False
         """True: a PUT or PATCH of a user's ``active`` is 400 (see `active_violation`)."""
-        """How ``GET /ServiceProviderConfig`` answers: the resource, a ListResponse, or 403."""
-        """Members an answer may carry without the pagination filter; more: 400 tooMany."""
         self.fault_rate = fault_rate
         self.fail_after_commit_rate = fail_after_commit_rate
         self.retry_after = retry_after
