@@ -9,9 +9,11 @@ one target object are settled by rank (link, then externalId, then name).
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -157,28 +159,32 @@ class Matcher:
         for key, tid in self.links.items():
             if tid not in owner or self._live(key):  # a live owner outranks a gone one
                 owner[tid] = key
-        by_external = _index(targets.values(), lambda t: t.external_id)
-        by_name = _index(targets.values(), lambda t: t.natural)
-        shared = {
-            n for n, keys in _index(sources.values(), lambda s: s.natural).items() if keys[1:]
-        }
-
-        claims: dict[str, list[Match]] = defaultdict(list)
+        index = _Indexes(sources, targets)
+        claimed: dict[str, Match] = {}  # target id → the source match that claims it
+        contested: dict[str, list[Match]] = {}  # … when several do
+        claim = claimed.setdefault
+        disputed = Situation.DISPUTED
         for s in sources.values():
-            match = self._source(s, targets, owner, by_external, by_name, shared)
+            match = self._source(s, targets, owner, index)
             out.sources.append(match)
-            if match.target_id is not None and match.situation is not Situation.DISPUTED:
-                claims[match.target_id].append(match)
+            claimed_id = match.target_id
+            if claimed_id is not None and match.situation is not disputed:
+                first = claim(claimed_id, match)
+                if first is not match:
+                    contested.setdefault(claimed_id, [first]).append(match)
         for kind, key in sorted(self.source.present):
             if kind is self.kind:
                 linked = self.links.get(key)
-                out.sources.append(Match(kind, Situation.SOURCE_UNREADABLE, key, linked))
+                match = Match(kind, Situation.SOURCE_UNREADABLE, key, linked)
+                out.sources.append(match)
                 if linked is not None:
-                    claims[linked].append(out.sources[-1])
-        self._settle(claims, targets)
+                    first = claim(linked, match)
+                    if first is not match:
+                        contested.setdefault(linked, [first]).append(match)
+        self._settle(claimed, contested, targets)
 
         for tid, t in targets.items():
-            if tid not in claims:
+            if tid not in claimed:
                 found = self._target(t, owner)
                 if found is not None:
                     out.targets.append(found)
@@ -191,13 +197,14 @@ class Matcher:
         }
         # A correlated object linked to a key that is gone (deleted, re-created): the old
         # link goes, so the object has one owner.
-        gone.update(
-            owner[m.target_id]
-            for m in out.sources
-            if m.situation is Situation.CORRELATED
-            and m.target_id in owner
-            and owner[m.target_id] != m.key
-        )
+        if owner:
+            gone.update(
+                owner[m.target_id]
+                for m in out.sources
+                if m.situation is Situation.CORRELATED
+                and m.target_id in owner
+                and owner[m.target_id] != m.key
+            )
         out.unlinks = sorted(gone)
         return out
 
@@ -209,9 +216,7 @@ class Matcher:
         s: Record,
         targets: dict[str, Record],
         owner: dict[str, str],
-        by_external: dict[str, list[str]],
-        by_name: dict[str, list[str]],
-        shared: set[str],
+        index: _Indexes,
     ) -> Match:
         kind, what = self.kind, self.kind.value
         tid = self.links.get(s.key)
@@ -230,7 +235,8 @@ class Matcher:
                     f"linked target {what} {tid} was missing from the read and its lookup "
                     "failed; left alone this run",
                 )
-        candidates = [c for c in by_external.get(s.key, ()) if self._free_for(c, s.key, owner)]
+        by_external = index.external_ids
+        candidates = [c for c in by_external.get(s.key) if self._free_for(c, s.key, owner)]
         if len(candidates) > 1:
             return Match(
                 kind,
@@ -241,7 +247,7 @@ class Matcher:
             )
         if candidates:
             return Match(kind, Situation.CORRELATED, s.key, candidates[0], "externalId")
-        if s.natural in shared:
+        if s.natural in index.shared:
             return Match(
                 kind,
                 Situation.DISPUTED,
@@ -249,9 +255,9 @@ class Matcher:
                 detail=f"{s.label!r} is also the name of another source {what} (names are "
                 "compared as the target compares them); rename one of them",
             )
-        if not self.match_by_name or not s.verified or s.natural not in by_name:
+        named = index.names.get(s.natural) if self.match_by_name and s.verified else ()
+        if not named:
             return Match(kind, Situation.MISSING, s.key)  # an unverified one is never adopted
-        named = by_name[s.natural]
         if len(named) > 1:
             return Match(
                 kind,
@@ -267,7 +273,7 @@ class Matcher:
             return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
         if self._live(other):
             mover = self.source.of(kind).get(other)
-            owns = other == holder or by_external.get(other) == [t.key]
+            owns = other == holder or list(by_external.get(other)) == [t.key]
             if owns and mover is not None and mover.natural != t.natural:
                 return Match(kind, Situation.MISSING, s.key)  # its owner renames it away now
             how = "is synced with" if other == holder else "carries the externalId of"
@@ -287,11 +293,15 @@ class Matcher:
         holder = owner.get(tid)
         return holder is None or holder == key or not self._live(holder)
 
-    def _settle(self, claims: dict[str, list[Match]], targets: dict[str, Record]) -> None:
-        """One source object per target object: the best-ranked claim wins, ties dispute."""
-        for tid, matches in claims.items():
-            if len(matches) == 1:
-                continue
+    def _settle(
+        self,
+        claimed: dict[str, Match],
+        contested: dict[str, list[Match]],
+        targets: dict[str, Record],
+    ) -> None:
+        """One source object per target object: the best-ranked claim wins, ties dispute
+        (and the target object is then claimed by none)."""
+        for tid, matches in contested.items():
             matches.sort(key=lambda m: _RANK.get(m.via, 0))
             best = matches[0]
             tied = [m for m in matches if _RANK.get(m.via, 0) == _RANK.get(best.via, 0)]
@@ -305,9 +315,9 @@ class Matcher:
                     f"{self.kind.value} {', '.join(others)}; give them distinct names"
                 )
             if len(tied) > 1:
-                claims[tid] = []
-        for tid in [tid for tid, matches in claims.items() if not matches]:
-            del claims[tid]
+                del claimed[tid]
+            else:
+                claimed[tid] = best
 
     def _target(self, t: Record, owner: dict[str, str]) -> Match | None:
         kind = self.kind
@@ -339,10 +349,47 @@ class Matcher:
         return Match(kind, Situation.UNMATCHED, ext, t.key, detail=detail)
 
 
-def _index(records: Iterable[Record], key: Callable[[Record], str | None]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        value = key(r)
-        if value:
-            out[value].append(r.key)
-    return out
+class _Indexes:
+    """The target objects by externalId and by name, and the names several source objects
+    share: built on first use, which a run whose objects are all linked never makes."""
+
+    def __init__(self, sources: dict[str, Record], targets: dict[str, Record]) -> None:
+        self._sources, self._targets = sources, targets
+
+    @functools.cached_property
+    def external_ids(self) -> _Index:
+        return _Index(self._targets.values(), operator.attrgetter("external_id"))
+
+    @functools.cached_property
+    def names(self) -> _Index:
+        return _Index(self._targets.values(), operator.attrgetter("natural"))
+
+    @functools.cached_property
+    def shared(self) -> set[str]:
+        counts = Counter(map(operator.attrgetter("natural"), self._sources.values()))
+        return {name for name, n in counts.items() if n > 1}
+
+
+class _Index:
+    """Record keys by one of their values: a string per value, a list only for the few
+    values several records share (a million lists would be most of its memory)."""
+
+    def __init__(self, records: Iterable[Record], value: Callable[[Record], str | None]) -> None:
+        self._one: dict[str, str] = {}
+        self._more: dict[str, list[str]] = {}
+        one, more = self._one, self._more
+        for r in records:
+            v = value(r)
+            if not v:
+                continue
+            first = one.setdefault(v, r.key)
+            if first is not r.key:
+                more.setdefault(v, [first]).append(r.key)
+
+    def get(self, value: str) -> Sequence[str]:
+        """The keys of the records holding ``value``, in their order."""
+        more = self._more.get(value)
+        if more is not None:
+            return more
+        one = self._one.get(value)
+        return () if one is None else (one,)

@@ -7,6 +7,7 @@ and groups this sync owns, and names every object it leaves alone. Nothing here 
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,29 +169,41 @@ class Planner:
         kind, plan = matching.kind, self.plan
         targets = self.target.of(kind)
         bucket = plan.users if kind is Kind.USER else plan.groups
-        plan.situations[kind] = Counter(m.situation.value for m in matching.sources)
-        plan.situations[kind].update(m.situation.value for m in matching.targets)
+        counts = Counter(map(_SITUATION, matching.sources))
+        counts.update(map(_SITUATION, matching.targets))
+        plan.situations[kind] = Counter({s.value: n for s, n in counts.items()})
         plan.unlinks += [(kind, key) for key in matching.unlinks]
         renames: list[tuple[Match, Planned]] = []
         creates: list[Planned] = []
         sources = self.source.of(kind)
+        links, live, unchanged = plan.links, 0, 0
         for m in matching.sources:
-            s = sources.get(m.key or "")
-            if m.situation is Situation.CORRELATED and m.target_id is not None:
-                plan.links.append((kind, str(m.key), m.target_id))
-            if m.situation in (Situation.LINKED, Situation.CORRELATED) and s is not None:
+            situation = m.situation
+            if situation is Situation.LINKED or situation is Situation.CORRELATED:
+                if situation is Situation.CORRELATED and m.target_id is not None:
+                    links.append((kind, str(m.key), m.target_id))
+                s = sources.get(m.key or "")
+                if s is None:
+                    continue
                 t = targets[str(m.target_id)]
-                plan.live[kind] += t.active
-                self._compare(m, s, t, bucket, renames)
-            elif m.situation is Situation.MISSING and s is not None:
-                members = tuple(k for k in s.members if k in self.source.users)
-                creates.append(
-                    Planned(kind, Action.CREATE, s.key, s.label, None, m.situation, add=members)
-                )
-            elif m.situation is Situation.DISPUTED:
+                live += t.active
+                if s.digest == t.digest:  # the common case, without a call
+                    unchanged += 1
+                else:
+                    self._compare(m, s, t, bucket, renames)
+            elif situation is Situation.MISSING:
+                s = sources.get(m.key or "")
+                if s is not None:
+                    members = tuple(k for k in s.members if k in self.source.users)
+                    creates.append(
+                        Planned(kind, Action.CREATE, s.key, s.label, None, situation, add=members)
+                    )
+            elif situation is Situation.DISPUTED:
                 plan.notices.append(Notice(kind, str(m.key), m.detail))
-            elif m.situation is Situation.UNCONFIRMED:
+            elif situation is Situation.UNCONFIRMED:
                 plan.notices.append(Notice(kind, str(m.key), m.detail, error=False))
+        plan.live[kind] += live
+        plan.unchanged[kind] += unchanged
         for m in matching.targets:
             t = targets[str(m.target_id)]
             if m.situation is Situation.DISPUTED:
@@ -263,10 +276,17 @@ class Planner:
         bucket: list[Planned],
     ) -> None:
         """Order renames and creates by who holds which name; free leavers' names."""
+        if not renames and not creates:
+            return  # no name is wanted: none to free, nothing to order
         targets, sources = self.target.of(kind), self.source.of(kind)
-        situation = {m.target_id: m for m in (*matching.sources, *matching.targets) if m.target_id}
+        wanted = {sources[p.key].natural for _, p in renames}
+        wanted.update(sources[p.key].natural for p in creates)
+        held = {t.key: t for t in targets.values() if t.natural in wanted}  # in read order
+        situation = {
+            m.target_id: m for m in (*matching.sources, *matching.targets) if m.target_id in held
+        }
         holders: dict[str, names.Holder] = {}
-        for t in targets.values():
+        for t in held.values():
             m = situation.get(t.key)
             gone = m is not None and m.situation is Situation.DELETED
             if m is None or m.situation is Situation.UNMATCHED:
@@ -325,20 +345,23 @@ class Planner:
     def _memberships(self, users: Matching, groups: Matching) -> None:
         """Memberships of owned groups, for the users whose situation lets the sync act."""
         plan = self.plan
-        settled = {
-            m.key: m.target_id
-            for m in users.sources
-            if m.situation in (Situation.LINKED, Situation.CORRELATED)
-        }
-        frozen = {
-            m.target_id
-            for m in (*users.sources, *users.targets)
-            if m.target_id
-            and (
-                m.situation in _FROZEN
-                or (m.situation is Situation.DELETED and self.on_delete == "ignore")
-            )
-        }
+        settled: dict[str | None, str | None] = {}  # source key → target id, users the sync acts on
+        frozen: set[str] = set()
+        ignored = self.on_delete == "ignore"
+        for m in users.sources:
+            situation = m.situation
+            if situation is Situation.LINKED or situation is Situation.CORRELATED:
+                settled[m.key] = m.target_id
+            elif m.target_id and (
+                situation in _FROZEN or (situation is Situation.DELETED and ignored)
+            ):
+                frozen.add(m.target_id)
+        for m in users.targets:
+            situation = m.situation
+            if m.target_id and (
+                situation in _FROZEN or (situation is Situation.DELETED and ignored)
+            ):
+                frozen.add(m.target_id)
         owned = set(plan.user_ids.values())
         created = {p.key for p in plan.users if p.action is Action.CREATE}
         users_read, present = self.source.users, self.source.present  # Snapshot.exists, inline
@@ -346,8 +369,10 @@ class Planner:
             s = self.source.groups.get(m.key or "")
             if s is None:
                 continue
+            tids = list(map(settled.get, s.members))  # each member's target id, or None
+            missing = tids.count(None)
             unknown: list[str] = []
-            if not users_read.keys() >= set(s.members):  # set operations: the no-op case in C
+            if missing:  # settled users were all read: only then can a member be unknown
                 unknown = [
                     k for k in s.members if k not in users_read and (Kind.USER, k) not in present
                 ]
@@ -361,15 +386,13 @@ class Planner:
                         "synced",
                     )
                 )
-            if m.situation not in (Situation.LINKED, Situation.CORRELATED):
+            if m.situation is not Situation.LINKED and m.situation is not Situation.CORRELATED:
                 continue
             t = self.target.groups[str(m.target_id)]
             current = set(t.members)
-            plan.group_members[t.key] = len(current & owned)
-            tids = [settled.get(k) for k in s.members]  # the target id of each member, or None
             desired = set(tids)
             desired.discard(None)
-            wanted = len(tids) - tids.count(None)
+            wanted = len(tids) - missing
             add: tuple[str, ...] = ()
             if created or not desired <= current:  # set operations: the no-op case in C
                 add = tuple(
@@ -379,7 +402,10 @@ class Planner:
                 )
                 wanted += sum(1 for k in s.members if k in created)
             remove: tuple[str, ...] = ()
-            if not current <= desired:
+            if current <= desired:  # every member is a settled user's: all are owned
+                plan.group_members[t.key] = len(current)
+            else:
+                plan.group_members[t.key] = len(current & owned)
                 remove = tuple(
                     u for u in t.members if u in owned and u not in desired and u not in frozen
                 )
@@ -398,6 +424,8 @@ class Planner:
                     )
                 )
 
+
+_SITUATION = operator.attrgetter("situation")
 
 _FROZEN = frozenset(
     {

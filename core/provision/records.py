@@ -9,6 +9,7 @@ Memory then grows by hundreds of bytes per object, not kilobytes.
 from __future__ import annotations
 
 import logging
+import operator
 import struct
 import tempfile
 import threading
@@ -265,19 +266,16 @@ class Reducer:
             return
         members: tuple[str, ...] = ()
         if isinstance(obj, Group) and obj.members:
-            values: dict[str, None] = dict.fromkeys([m.value or "" for m in obj.members])
-            values.pop("", None)  # in order, once each, none empty
-            get = snapshot.users.get  # share the users' key strings: a member is a pointer
-            members = tuple([r.key if (r := get(v)) is not None else v for v in values])
+            members = _member_keys(obj.members, snapshot.users)
         records[key] = Record(
-            key=key,
-            label=label,
-            digest=digest,
-            external_id=obj.external_id,
-            active=getattr(obj, "active", None) is not False,  # compared or not: guards need it
-            members=members,
-            natural=self.fold(label),
-            verified=verified,
+            key,
+            label,
+            digest,
+            obj.external_id,
+            getattr(obj, "active", None) is not False,  # compared or not: guards need it
+            members,
+            self.fold(label),
+            verified,
         )
 
     def _normalized(
@@ -292,3 +290,19 @@ class Reducer:
             if value is not None:
                 out[name] = value
         return out
+
+
+_VALUE = operator.attrgetter("value")
+_KEY = operator.attrgetter("key")
+
+
+def _member_keys(members: list[Any], users: dict[str, Record]) -> tuple[str, ...]:
+    """A group's member values, in order, once each, none empty, each the very string of
+    the user record it names if there is one (a member is then a pointer, not a copy)."""
+    values = dict.fromkeys(map(_VALUE, members))
+    values.pop(None, None)
+    values.pop("", None)
+    found = list(map(users.get, values))
+    if None not in found:  # every member a user read before the group: all in C
+        return tuple(map(_KEY, found))
+    return tuple([v if r is None else r.key for v, r in zip(values, found, strict=True)])
