@@ -58,16 +58,17 @@ class Generated:
 def objects(users: int, target: bool, seed: int) -> Iterator[Any]:
     keys = []
     for i in range(users):
-        key = f"id-{i:08}" if target else f"sub-{i:08}"
+        n, s = f"{i:08}", str(i)  # formatted once: the data's own cost stays small
+        key = ("id-" if target else "sub-") + n
         keys.append(key)  # a target names members by id, a source by key: strings it holds
         yield build(
             User,
             id=key if target else None,
-            external_id=f"sub-{i:08}",
-            user_name=f"user{i:08}@example.org",
-            name=build(Name, given_name="Given", family_name=f"Family{i}"),
-            display_name=f"Given Family{i}",
-            emails=[build(Email, value=f"user{i:08}@example.org", type="work", primary=True)],
+            external_id="sub-" + n,
+            user_name="user" + n + "@example.org",
+            name=build(Name, given_name="Given", family_name="Family" + s),
+            display_name="Given Family" + s,
+            emails=[build(Email, value="user" + n + "@example.org", type="work", primary=True)],
             active=True,
         )
     for g, ids in enumerate(memberships(users, max(1, users // 100), seed)):

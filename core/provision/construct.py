@@ -65,10 +65,10 @@ def members(values: Iterable[str], type: str | None = None) -> list[GroupMember]
     """A group's members, one `GroupMember` per value (a user's id or key), all of ``type``:
     `build` without its per-call work, for the millions of members a large read holds."""
     shape = _SHAPES.get(GroupMember) or _shape(GroupMember)
-    template = shape.template
+    template, private, fresh = shape.template, shape.private, shape.private_mutable
     fields_set = {"value"} if type is None else {"value", "type"}
-    private = shape.private
-    out = []
+    out: list[GroupMember] = []
+    append = out.append
     for value in values:
         if value.__class__ is not str:
             raise ValueError(f"value: expected str, got {value.__class__.__name__}")
@@ -77,13 +77,14 @@ def members(values: Iterable[str], type: str | None = None) -> list[GroupMember]
         if type is not None:
             state["type"] = type
         member = _new(GroupMember)
-        _set(member, "__dict__", state)
-        _set(member, "__pydantic_fields_set__", fields_set.copy())
-        _set(member, "__pydantic_extra__", None)
+        _set_dict(member, state)
+        _set_fields_set(member, fields_set.copy())
+        _set_extra(member, None)
         own = private.copy()
-        own["_unknown_attributes"] = {}
-        _set(member, "__pydantic_private__", own)
-        out.append(member)
+        for name in fresh:
+            own[name] = {}
+        _set_private(member, own)
+        append(member)
     return out
 
 
@@ -120,18 +121,23 @@ def _assemble(cls: type[M], shape: _Shape, values: dict[str, Any]) -> M:
         state[name] = state[name].copy()
     state.update(values)
     obj = _new(cls)
-    _set(obj, "__dict__", state)
-    _set(obj, "__pydantic_fields_set__", shape.fields_set.union(values))
-    _set(obj, "__pydantic_extra__", None)
+    _set_dict(obj, state)
+    _set_fields_set(obj, shape.fields_set.union(values))
+    _set_extra(obj, None)
     private = shape.private.copy()
     for name in shape.private_mutable:
         private[name] = {}
-    _set(obj, "__pydantic_private__", private)
+    _set_private(obj, private)
     return obj
 
 
+# What pydantic's own copy sets on a new instance, each through its slot's descriptor (a
+# third cheaper than object.__setattr__ by name).
 _new = object.__new__
-_set = object.__setattr__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class _Shape:
@@ -347,11 +353,14 @@ def _fast_email(value: str) -> str | None:
     if not value.isascii() or len(value) > 254:
         return None
     m = _ADDRESS.fullmatch(value)
-    if m is None or len(m["local"]) > 64 or len(m["domain"]) > 253 or "--" in m["domain"]:
+    if m is None:
         return None
-    if m["tld"].lower() in _SPECIAL_USE:
+    local, domain, tld = m.groups()
+    if len(local) > 64 or len(domain) > 253 or "--" in domain or tld.lower() in _SPECIAL_USE:
         return None
-    return f"{m['local']}@{m['domain'].lower()}"
+    if domain.islower():  # it has letters (its top level starts with one): all lower case
+        return value
+    return f"{local}@{domain.lower()}"
 
 
 def _email(name: str, value: Any) -> Any:

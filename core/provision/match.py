@@ -103,7 +103,7 @@ OWNED = frozenset(
 _RANK = {"link": 0, "externalId": 1, "name": 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     """One object's situation: a source key, a target id, or both."""
 

@@ -362,7 +362,7 @@ class Planner:
                 situation in _FROZEN or (situation is Situation.DELETED and ignored)
             ):
                 frozen.add(m.target_id)
-        owned = set(plan.user_ids.values())
+        owned: set[str] | None = None  # the owned users' target ids, made when needed
         created = {p.key for p in plan.users if p.action is Action.CREATE}
         users_read, present = self.source.users, self.source.present  # Snapshot.exists, inline
         for m in groups.sources:
@@ -405,6 +405,8 @@ class Planner:
             if current <= desired:  # every member is a settled user's: all are owned
                 plan.group_members[t.key] = len(current)
             else:
+                if owned is None:
+                    owned = set(plan.user_ids.values())
                 plan.group_members[t.key] = len(current & owned)
                 remove = tuple(
                     u for u in t.members if u in owned and u not in desired and u not in frozen

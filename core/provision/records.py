@@ -129,6 +129,7 @@ class Spool:
     """
 
     _HEADER = struct.Struct("<IB")
+    _HEADER_SIZE = _HEADER.size
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(buffering=1 << 20)  # noqa: SIM115 (closed in close)
@@ -136,21 +137,24 @@ class Spool:
         self._appending = True
         self._where: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
         self.classes: list[type[Any]] = []
+        self._numbers: dict[type[Any], int] = {}  # each class's place in `classes`
+        self._pack = self._HEADER.pack
 
     def put(self, kind: Kind, key: str, cls: type[Any], projection: dict[str, Any]) -> None:
         self.put_encoded(kind, key, cls, mapping.encode(projection))
 
     def put_encoded(self, kind: Kind, key: str, cls: type[Any], data: bytes) -> None:
         """`put` for a projection already encoded by `mapping.encode`; the last put wins."""
-        classes = self.classes
-        if cls not in classes:
-            classes.append(cls)
+        number = self._numbers.get(cls)
+        if number is None:
+            number = self._numbers[cls] = len(self.classes)
+            self.classes.append(cls)
         if not self._appending:
             self._file.seek(self._end)
             self._appending = True
-        self._file.write(self._HEADER.pack(len(data), classes.index(cls)) + data)
+        self._file.write(self._pack(len(data), number) + data)
         self._where[kind][key] = self._end
-        self._end += self._HEADER.size + len(data)
+        self._end += self._HEADER_SIZE + len(data)
 
     def flush(self) -> None:
         self._file.flush()
@@ -210,18 +214,18 @@ class Reducer:
 
     def take(self, obj: object, snapshot: Snapshot, verified: bool = True) -> None:
         source = self.role is Role.SOURCE
-        if isinstance(obj, Unverified) and source:
+        if isinstance(obj, User):
+            kind, label, records = Kind.USER, obj.user_name or "", snapshot.users
+        elif isinstance(obj, Group):
+            kind, label, records = Kind.GROUP, obj.display_name or "", snapshot.groups
+        elif isinstance(obj, Unverified) and source:
             self.take(obj.resource, snapshot, verified=False)
             return
-        if isinstance(obj, Unreadable):
+        elif isinstance(obj, Unreadable):
             snapshot.of(obj.kind).pop(obj.key, None)  # read twice, once unreadable: not trusted
             snapshot.present.add((obj.kind, obj.key))
             self.errors(obj.kind, obj.key, obj.message)
             return
-        if isinstance(obj, User):
-            kind, label = Kind.USER, obj.user_name or ""
-        elif isinstance(obj, Group):
-            kind, label = Kind.GROUP, obj.display_name or ""
         else:
             raise ReadError(
                 f"the connector yielded a {type(obj).__name__}; a full read yields only "
@@ -231,17 +235,17 @@ class Reducer:
         if not key:
             what = "external_id (its stable source key)" if source else "id"
             raise ReadError(f"{kind.value} {label!r} was read without an {what}")
-        records = snapshot.of(kind)
-        if key in records or (kind, key) in snapshot.present:
+        present = snapshot.present
+        if key in records or (present and (kind, key) in present):
             if source:
                 self.errors(kind, key, f"the source returned {kind.value} key {key!r} twice")
                 records.pop(key, None)  # neither copy is trusted: the object is left alone
-                snapshot.present.add((kind, key))
+                present.add((kind, key))
             return
         side = "source" if source else "target"
         if not label:
             self.errors(kind, key, f"{side} {kind.value} has no {NAME_ATTRIBUTE[kind]}; fill it in")
-            snapshot.present.add((kind, key))
+            present.add((kind, key))
             return
         attributes = self.attributes(kind)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from provision.records import Snapshot
     from provision.settings import SyncSettings
 
-VERSION = 1
+VERSION = 2
+"""2 since the fingerprint encodes records by the chunk (a plan saved by an older version is
+refused, and says so, instead of reporting that everything changed)."""
 
 
 class SavedPlanError(Exception):
@@ -45,14 +48,23 @@ def fingerprint(
 def _snapshot(snapshot: Snapshot) -> str:
     h = hashlib.blake2b(digest_size=16)
     for kind in (Kind.USER, Kind.GROUP):
-        records = snapshot.of(kind)
         name = kind.value
-        for key in sorted(records):
-            r = records[key]
-            row = (name, key, r.label, r.external_id, r.active, r.digest.hex(), r.members)
-            h.update(mapping.encode(row))
+        records = sorted(snapshot.of(kind).values(), key=_KEY)
+        for start in range(0, len(records), _CHUNK):  # one encoding per chunk of rows
+            h.update(
+                mapping.encode(
+                    [
+                        (name, r.key, r.label, r.external_id, r.active, r.digest.hex(), r.members)
+                        for r in records[start : start + _CHUNK]
+                    ]
+                )
+            )
     h.update(json.dumps(sorted(snapshot.present)).encode())
     return h.hexdigest()
+
+
+_KEY = operator.attrgetter("key")
+_CHUNK = 4096
 
 
 def _hash(value: Any) -> str:

@@ -14,7 +14,7 @@ def test_a_reviewed_plan_is_applied_as_it_was_reviewed(files: Cli) -> None:
     result = files("plan", "src->dst", "--out", "plan.json")
     assert result.returncode == 0, result.stderr
     saved = json.loads((files.cwd / "plan.json").read_text())
-    assert saved["provision_plan"] == 1
+    assert saved["provision_plan"] == 2
     assert len(saved["changes"]) == 12 + 2  # 12 user and 2 group creates
     assert not (files.cwd / "dst.json").exists()
     code, report = files.json("apply", "plan.json")
@@ -54,3 +54,16 @@ def test_a_file_that_is_no_saved_plan_is_a_usage_error(files: Cli) -> None:
     result = files("apply", "plan.json")
     assert result.returncode == 2
     assert "is not a saved plan" in result.stderr
+
+
+def test_a_plan_saved_by_an_older_version_is_refused_as_such(files: Cli) -> None:
+    """Version 1 encoded its fingerprint another way: its plans are refused by version, not
+    reported as if everything had drifted."""
+    assert files("plan", "src->dst", "--out", "plan.json").returncode == 0
+    saved = json.loads((files.cwd / "plan.json").read_text())
+    saved["provision_plan"] = 1
+    (files.cwd / "plan.json").write_text(json.dumps(saved))
+    result = files("apply", "plan.json")
+    assert result.returncode == 2
+    assert "is not a saved plan of this version (provision_plan = 2)" in result.stderr
+    assert not (files.cwd / "dst.json").exists()
