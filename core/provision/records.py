@@ -188,6 +188,10 @@ class Reducer:
     """Sees each reduced object's projection (``provision explain``): side, kind, key, name,
     externalId."""
 
+    def __post_init__(self) -> None:
+        self._projectors: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+        """`mapping.projector` of each class met."""
+
     def attributes(self, kind: Kind) -> tuple[str, ...]:
         return self.user_attributes if kind is Kind.USER else self.group_attributes
 
@@ -249,7 +253,12 @@ class Reducer:
             return
         attributes = self.attributes(kind)
         try:
-            projection = mapping.project(obj, attributes)
+            project = self._projectors.get(obj.__class__)
+            if project is None:
+                project = self._projectors[obj.__class__] = mapping.projector(
+                    obj.__class__, attributes
+                )
+            projection = project(obj)
             if source and self.normalize is not None:
                 projection = self._normalized(kind, projection, attributes)
             data = mapping.encode(projection)

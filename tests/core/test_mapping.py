@@ -108,6 +108,26 @@ def test_project_defaults_active_to_true_for_users() -> None:
     assert project(User(user_name="u", active=False), ("active",))["active"] is False
 
 
+def test_a_defaulted_active_takes_its_place_among_the_keys() -> None:
+    projection = project(User(user_name="u", title="t"), ("userName", "title", "active"))
+    assert list(projection) == ["active", "title", "userName"]
+    assert projection["active"] is True
+
+
+def test_project_reads_an_attribute_the_class_lacks_from_the_unknown_ones() -> None:
+    user = User(user_name="u", title="t")  # no extension class: the urn is not a field
+    user._unknown_attributes[ENTERPRISE_USER] = {"department": "Engines", "manager": None}
+    projection = project(user, ("title", ENTERPRISE_USER, "userName"))
+    assert projection == {"title": "t", ENTERPRISE_USER: {"department": "Engines"}, "userName": "u"}
+    assert list(projection) == sorted(projection)
+
+
+def test_project_of_an_instance_missing_a_field_reads_it_as_empty() -> None:
+    made = User.model_construct(user_name="u", title="t")
+    del made.__dict__["title"]  # made by hand, without every field
+    assert project(made, ("userName", "title")) == {"userName": "u"}
+
+
 def test_project_does_not_invent_active_for_groups() -> None:
     assert project(Group(display_name="g"), (*GROUP_ATTRIBUTES, "active")) == {"displayName": "g"}
 
