@@ -113,10 +113,10 @@ def steps(users: int) -> dict[str, float]:
     projections = [(o, mapping.project(o, attributes[type(o)])) for o in sample]
     out["project"] = time.process_time() - start
     start = time.process_time()
+    for _, projection in projections:  # encode and hash, keeping nothing, as the engine does
+        blake2b(mapping.encode(projection), digest_size=mapping.DIGEST_SIZE).digest()
+    out["digest"] = time.process_time() - start
     encoded = [(o, mapping.encode(p)) for o, p in projections]
-    for _, data in encoded:
-        blake2b(data, digest_size=mapping.DIGEST_SIZE).digest()
-    out["digest"] = time.process_time() - start  # encode and hash, as the engine does
     spool = Spool()
     start = time.process_time()
     for o, data in encoded:
@@ -171,7 +171,7 @@ def main() -> None:
         ("    spool", f"{per['spool']:.1f}"),
         (
             "    match, plan, the rest",
-            f"{engine - per['project'] - per['digest'] - per['spool'] / 2:.1f}",
+            f"{engine - per['project'] - per['digest'] - per['spool']:.1f}",
         ),
         ("peak RSS, MB", f"{rss:.0f}"),
         ("changes planned", f"{report.writes}"),

@@ -90,7 +90,7 @@ def _same(value: Any) -> Any:
 
 
 def _model(value: BaseModel) -> dict[str, Any] | None:
-    out = {}
+    out: dict[str, Any] = {}
     state = value.__dict__
     for field, alias in _wire_names(value.__class__):
         v = state.get(field)
@@ -99,6 +99,9 @@ def _model(value: BaseModel) -> dict[str, Any] | None:
         if v.__class__ is str:  # `canonical` of a str, inline: most values are
             if v:
                 out[alias] = v
+            continue
+        if v is True:  # and of a bool
+            out[alias] = v
             continue
         if v is False and alias == "primary":
             continue
@@ -258,6 +261,9 @@ def projector(cls: type[BaseModel], attributes: tuple[str, ...]) -> Callable[[An
             if raw.__class__ is str:  # `canonical` of a str, inline: most values are
                 if raw:
                     out[name] = raw
+                continue
+            if raw is True or raw is False:  # and of a bool
+                out[name] = raw
                 continue
             raw = canonical(raw)
             if raw is not None:
