@@ -5,10 +5,14 @@
 Both sides are in-memory connectors that build each scim2-models User as the engine pulls it
 (as a real connector streams its API pages, with `provision.construct.build` as ours do), ~1%
 as many groups, ~3 memberships per user; the target holds the same users with its own ids, so
-the plan is empty. Reported: the whole plan, the part spent building scim2-models objects
-(measured by building the same objects alone), the engine's own share, the cost per object of
-each step (measured again, alone, on up to 100,000 objects of each side), and the process's
-peak RSS. One run per process: RSS is a high-water mark.
+the plan is empty. By default the state file is empty, so the plan finds every object by
+externalId and links it (a first plan against a populated target); with ``--linked`` the state
+already links them all (every later run's no-op plan).
+
+Reported: the whole plan, the part spent building scim2-models objects (measured by building
+the same objects alone), the engine's own share, the cost per object of each step (measured
+again, alone, on up to 100,000 objects of each side), and the process's peak RSS. One run per
+process: RSS is a high-water mark.
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ from table import print_rows  # benchmarks/table.py: run as scripts, from any di
 from provision import Check, Kind, Role, hookimpl, mapping
 from provision.construct import build, members
 from provision.records import Spool
+from provision.state import State
 from provision.testing import MemorySettings, sync
+
+PAIR = "source->target"
+"""The key `provision.testing.sync` keeps this pair's links under (it names the ends so)."""
 
 
 class Generated:
@@ -132,16 +140,25 @@ def steps(users: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument(
+        "--linked",
+        action="store_true",
+        help="the state file already links every object (a later run's no-op plan), instead "
+        "of a first plan that finds them by externalId and links them",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        state = State(Path(tmp) / "state.db")
+        if args.linked:  # as a first run would have left it; not timed
+            groups = max(1, args.users // 100)
+            users = ((f"sub-{i:08}", f"id-{i:08}") for i in range(args.users))
+            state.link_many(PAIR, "user", users)
+            state.link_many(PAIR, "group", ((f"group{g:06}", f"gid-{g:06}") for g in range(groups)))
         cpu, wall = time.process_time(), time.monotonic()
-        report = sync(
-            Generated(args.users, False),
-            Generated(args.users, True),
-            Path(tmp) / "state.db",
-            dry_run=True,
-        )
+        source, target = Generated(args.users, False), Generated(args.users, True)
+        report = sync(source, target, state, dry_run=True)
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        state.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gc.disable()  # as the engine does while it reads, which is when connectors build
     build = time.process_time()
@@ -152,11 +169,14 @@ def main() -> None:
     gc.enable()
     assert report.users["unchanged"] == args.users, report.as_dict()
     assert report.writes == 0
+    linked = report.situations["users"].get("linked", 0)
+    assert linked == (args.users if args.linked else 0), report.situations
     per = steps(args.users)
     objects_per_side = args.users + report.groups["read"]
     construct = build / (2 * objects_per_side) * 1e6
     engine = (cpu - build) / (2 * objects_per_side) * 1e6
     rows = [
+        ("state", "every object linked" if args.linked else "empty: objects found by externalId"),
         (
             "users per side (groups, memberships)",
             f"{args.users} ({report.groups['read']}, {report.memberships['read']})",

@@ -57,7 +57,12 @@ FULL = [
     (
         "Engine: a no-op plan in memory (no I/O)",
         "engine_plan.py",
-        [["--users", "10000"], ["--users", "100000"], ["--users", "1000000"]],
+        [
+            ["--users", "10000"],
+            ["--users", "100000"],
+            ["--users", "1000000"],
+            ["--users", "1000000", "--linked"],
+        ],
     ),
     (
         "Baseline: a hand-written sequential sync beside provision, same stand-ins",
