@@ -345,23 +345,20 @@ class Planner:
     def _memberships(self, users: Matching, groups: Matching) -> None:
         """Memberships of owned groups, for the users whose situation lets the sync act."""
         plan = self.plan
+        ignored = self.on_delete == "ignore"
+
+        def freezes(m: Match) -> bool:
+            """A user whose memberships stay as they are."""
+            return m.situation in _FROZEN or (m.situation is Situation.DELETED and ignored)
+
         settled: dict[str | None, str | None] = {}  # source key → target id, users the sync acts on
         frozen: set[str] = set()
-        ignored = self.on_delete == "ignore"
         for m in users.sources:
-            situation = m.situation
-            if situation is Situation.LINKED or situation is Situation.CORRELATED:
+            if m.situation is Situation.LINKED or m.situation is Situation.CORRELATED:
                 settled[m.key] = m.target_id
-            elif m.target_id and (
-                situation in _FROZEN or (situation is Situation.DELETED and ignored)
-            ):
+            elif m.target_id and freezes(m):
                 frozen.add(m.target_id)
-        for m in users.targets:
-            situation = m.situation
-            if m.target_id and (
-                situation in _FROZEN or (situation is Situation.DELETED and ignored)
-            ):
-                frozen.add(m.target_id)
+        frozen.update(m.target_id for m in users.targets if m.target_id and freezes(m))
         owned: set[str] | None = None  # the owned users' target ids, made when needed
         created = {p.key for p in plan.users if p.action is Action.CREATE}
         users_read, present = self.source.users, self.source.present  # Snapshot.exists, inline
