@@ -98,8 +98,12 @@ def sync(
     on_plan: Callable[[Plan], None] | None = None,
     interrupt: threading.Event | None = None,
     expect: SavedPlan | None = None,
+    save: bool = False,
 ) -> Report:
     """Run (or plan, with ``dry_run``) the full sync ``source`` → ``target``.
+
+    ``save``: the plan will be saved (`provision.saved.SavedPlan`), so the engine
+    fingerprints what it was computed from into ``Plan.fingerprint``.
 
     ``interrupt`` (a `provision.interrupt.Interrupt` the CLI sets on SIGINT and SIGTERM)
     ends the run cleanly: status ``interrupted``, what was written linked.
@@ -135,6 +139,7 @@ def sync(
                 pair=binding.key,
                 interrupt=interrupt,
                 expect=expect,
+                save=save,
             )
 
 

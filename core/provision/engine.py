@@ -263,6 +263,7 @@ def run(
     pair: str | None = None,
     interrupt: threading.Event | None = None,
     expect: SavedPlan | None = None,
+    save: bool = False,
 ) -> Report:
     """Run (or, with ``dry_run``, plan) one full sync from ``source`` to ``target``.
 
@@ -271,6 +272,8 @@ def run(
     write. ``pair`` is the key of this pair's links in ``state`` (default ``SRC->DST``).
     ``interrupt``, once set, ends the run early and cleanly: status ``interrupted``.
     ``expect`` is a saved plan: the run writes only if it still holds (`provision.saved`).
+    ``save``: the plan will be saved, so fingerprint what it was computed from (a second of
+    CPU per million objects, spent only then).
     """
     report = Report(source.name, target.name, dry_run, now())
     started = time.monotonic()
@@ -285,7 +288,7 @@ def run(
         interrupt=interrupt or threading.Event(),
     )
     try:
-        _run(sync, dry_run, allow_deletes, on_plan, expect)
+        _run(sync, dry_run, allow_deletes, on_plan, expect, save)
     except BaseException as err:
         report.status = "failed"
         report.reason = report.reason or f"the run stopped: {type(err).__name__}: {err}"
@@ -382,6 +385,7 @@ def _run(
     allow_deletes: bool,
     on_plan: Callable[[Plan], None] | None,
     expect: SavedPlan | None = None,
+    save: bool = False,
 ) -> None:
     report = sync.report
     with collector_paused():
@@ -389,7 +393,7 @@ def _run(
         if snapshots is None:
             return
         plan = sync.plan(*snapshots)
-        if dry_run or expect is not None:  # what a saved plan is checked against
+        if save or expect is not None:  # what a saved plan is checked against
             links = {k.value: sync.state.links(sync.pair, k.value) for k in (Kind.USER, Kind.GROUP)}
             plan.fingerprint = fingerprint(*snapshots, links, sync.settings)
         if dry_run:

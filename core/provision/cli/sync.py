@@ -223,6 +223,7 @@ def _sync(
             on_plan=plans.append if dry_run else None,
             interrupt=interrupt,
             expect=expect,
+            save=out_file is not None,
         )
     data = report.as_dict()
     for plan in plans:
