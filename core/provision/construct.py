@@ -262,9 +262,13 @@ def _model_read(cls: type[BaseModel]) -> Callable[[Any], Any]:
 
 def _models(cls: type[BaseModel]) -> Check:
     def check(name: str, value: Any) -> Any:
-        if value.__class__ is not list or not all(isinstance(v, cls) for v in value):
-            raise ValueError(f"{name}: expected a list of {cls.__name__}")
-        return value
+        if value.__class__ is list:
+            for v in value:  # a loop: most lists hold one item, and a generator costs more
+                if not isinstance(v, cls):
+                    break
+            else:
+                return value
+        raise ValueError(f"{name}: expected a list of {cls.__name__}")
 
     return check
 
@@ -339,28 +343,40 @@ def _validated(annotation: Any) -> tuple[Check, Callable[[Any], Any]]:
 # as .local and .test) goes to email-validator itself.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(
-    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[A-Za-z]"
-    r"(?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?))"
-)
+_LOCAL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+([A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)")
 _SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 """Top-level domains email-validator refuses by default (RFC 6761 and kin)."""
 _EMAIL_ADAPTER: TypeAdapter[str] = TypeAdapter(EmailStr)
+_DOMAINS: dict[str, str] = {}
+"""Each domain met: lower-cased, or "" when only email-validator can tell. A read holds
+few domains for many addresses; the pattern runs once per domain (at most `_DOMAINS_KEPT`
+are kept, then the cache starts again)."""
+_DOMAINS_KEPT = 4096
 
 
 def _fast_email(value: str) -> str | None:
     """The normalised address, or None when only email-validator can tell."""
     if not value.isascii() or len(value) > 254:
         return None
-    m = _ADDRESS.fullmatch(value)
-    if m is None:
+    local, _, domain = value.partition("@")
+    normal = _DOMAINS.get(domain)
+    if normal is None:
+        normal = _domain(domain)
+        if len(_DOMAINS) >= _DOMAINS_KEPT:
+            _DOMAINS.clear()
+        _DOMAINS[domain] = normal
+    if not normal or len(local) > 64 or _LOCAL.fullmatch(local) is None:
         return None
-    local, domain, tld = m.groups()
-    if len(local) > 64 or len(domain) > 253 or "--" in domain or tld.lower() in _SPECIAL_USE:
-        return None
-    if domain.islower():  # it has letters (its top level starts with one): all lower case
-        return value
-    return f"{local}@{domain.lower()}"
+    return value if normal == domain else f"{local}@{normal}"
+
+
+def _domain(domain: str) -> str:
+    """``domain`` lower-cased if the fast path takes it, else ""."""
+    m = _DOMAIN.fullmatch(domain)
+    if m is None or len(domain) > 253 or "--" in domain or m[1].lower() in _SPECIAL_USE:
+        return ""
+    return domain.lower()
 
 
 def _email(name: str, value: Any) -> Any:

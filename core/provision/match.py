@@ -102,6 +102,10 @@ OWNED = frozenset(
 
 _RANK = {"link": 0, "externalId": 1, "name": 2}
 
+# Looked up once: an enum member or its value costs 80 to 100 ns a lookup on Python 3.11.
+_LINKED, _CORRELATED, _MISSING = Situation.LINKED, Situation.CORRELATED, Situation.MISSING
+_WHAT = {kind: kind.value for kind in Kind}
+
 
 @dataclass(slots=True)
 class Match:
@@ -218,11 +222,12 @@ class Matcher:
         owner: dict[str, str],
         index: _Indexes,
     ) -> Match:
-        kind, what = self.kind, self.kind.value
+        kind = self.kind
+        what = _WHAT[kind]
         tid = self.links.get(s.key)
         if tid is not None:
             if tid in targets:
-                return Match(kind, Situation.LINKED, s.key, tid, "link")
+                return Match(kind, _LINKED, s.key, tid, "link")
             if (kind, tid) in self.target.present:
                 return Match(kind, Situation.TARGET_UNREADABLE, s.key, tid, "link")
             if (kind, tid) in self.target.unconfirmed:
@@ -246,7 +251,7 @@ class Matcher:
                 f"({', '.join(sorted(candidates))}); delete the duplicates",
             )
         if candidates:
-            return Match(kind, Situation.CORRELATED, s.key, candidates[0], "externalId")
+            return Match(kind, _CORRELATED, s.key, candidates[0], "externalId")
         if s.natural in index.shared:
             return Match(
                 kind,
@@ -257,7 +262,7 @@ class Matcher:
             )
         named = index.names.get(s.natural) if self.match_by_name and s.verified else ()
         if not named:
-            return Match(kind, Situation.MISSING, s.key)  # an unverified one is never adopted
+            return Match(kind, _MISSING, s.key)  # an unverified one is never adopted
         if len(named) > 1:
             return Match(
                 kind,
@@ -270,12 +275,12 @@ class Matcher:
         ext = t.external_id
         other = holder if holder not in (None, s.key) else ext if ext not in (None, s.key) else None
         if other is None:
-            return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
+            return Match(kind, _CORRELATED, s.key, t.key, "name")
         if self._live(other):
             mover = self.source.of(kind).get(other)
             owns = other == holder or list(by_external.get(other)) == [t.key]
             if owns and mover is not None and mover.natural != t.natural:
-                return Match(kind, Situation.MISSING, s.key)  # its owner renames it away now
+                return Match(kind, _MISSING, s.key)  # its owner renames it away now
             how = "is synced with" if other == holder else "carries the externalId of"
             return Match(
                 kind,
@@ -285,8 +290,8 @@ class Matcher:
                 f"exists: it is never taken over; rename one of the two source {what}s",
             )
         if self.adopt_leavers:  # a user deleted and re-created keeps their account
-            return Match(kind, Situation.CORRELATED, s.key, t.key, "name")
-        return Match(kind, Situation.MISSING, s.key)  # the leaver's name is freed for a new one
+            return Match(kind, _CORRELATED, s.key, t.key, "name")
+        return Match(kind, _MISSING, s.key)  # the leaver's name is freed for a new one
 
     def _free_for(self, tid: str, key: str, owner: dict[str, str]) -> bool:
         """A target object holding ``key`` as externalId is ours unless another live key owns it."""

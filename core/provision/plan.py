@@ -177,10 +177,11 @@ class Planner:
         creates: list[Planned] = []
         sources = self.source.of(kind)
         links, live, unchanged = plan.links, 0, 0
+        linked, correlated = Situation.LINKED, Situation.CORRELATED  # 80 ns a lookup, once
         for m in matching.sources:
             situation = m.situation
-            if situation is Situation.LINKED or situation is Situation.CORRELATED:
-                if situation is Situation.CORRELATED and m.target_id is not None:
+            if situation is linked or situation is correlated:
+                if situation is correlated and m.target_id is not None:
                     links.append((kind, str(m.key), m.target_id))
                 s = sources.get(m.key or "")
                 if s is None:
@@ -353,8 +354,10 @@ class Planner:
 
         settled: dict[str | None, str | None] = {}  # source key → target id, users the sync acts on
         frozen: set[str] = set()
+        linked, correlated = Situation.LINKED, Situation.CORRELATED  # 80 ns a lookup, once
         for m in users.sources:
-            if m.situation is Situation.LINKED or m.situation is Situation.CORRELATED:
+            situation = m.situation
+            if situation is linked or situation is correlated:
                 settled[m.key] = m.target_id
             elif m.target_id and freezes(m):
                 frozen.add(m.target_id)
@@ -383,7 +386,7 @@ class Planner:
                         "synced",
                     )
                 )
-            if m.situation is not Situation.LINKED and m.situation is not Situation.CORRELATED:
+            if m.situation is not linked and m.situation is not correlated:
                 continue
             t = self.target.groups[str(m.target_id)]
             current = set(t.members)

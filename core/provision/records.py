@@ -189,11 +189,14 @@ class Reducer:
     externalId."""
 
     def __post_init__(self) -> None:
-        self._projectors: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
-        """`mapping.projector` of each class met."""
+        self._classes: dict[type[Any], tuple[Kind, Callable[[Any], dict[str, Any]]]] = {}
+        """Of each User or Group class met: its kind and `mapping.projector`."""
 
     def attributes(self, kind: Kind) -> tuple[str, ...]:
         return self.user_attributes if kind is Kind.USER else self.group_attributes
+
+    BATCH = 64
+    """Objects taken between two calls of ``progress.advance``."""
 
     def take_all(
         self,
@@ -204,37 +207,41 @@ class Reducer:
     ) -> None:
         """Reduce every object; `ReadError` if the objects are not what a read yields, and
         `Stopped` as soon as one of ``stops`` is set."""
+        take, advance, batch = self.take, progress.advance, self.BATCH
+        taken = 0
         try:
-            take, advance = self.take, progress.advance
             for obj in objects:
                 for stop in stops:
                     if stop.is_set():
                         raise Stopped()
                 take(obj, snapshot)
-                advance()
+                taken += 1
+                if taken == batch:
+                    advance(taken)
+                    taken = 0
         finally:
+            if taken:
+                advance(taken)
             if self.spool is not None:
                 self.spool.flush()
 
-    def take(self, obj: object, snapshot: Snapshot, verified: bool = True) -> None:
-        source = self.role is Role.SOURCE
-        if isinstance(obj, User):
-            kind, label, records = Kind.USER, obj.user_name or "", snapshot.users
-        elif isinstance(obj, Group):
-            kind, label, records = Kind.GROUP, obj.display_name or "", snapshot.groups
-        elif isinstance(obj, Unverified) and source:
-            self.take(obj.resource, snapshot, verified=False)
-            return
-        elif isinstance(obj, Unreadable):
-            snapshot.of(obj.kind).pop(obj.key, None)  # read twice, once unreadable: not trusted
-            snapshot.present.add((obj.kind, obj.key))
-            self.errors(obj.kind, obj.key, obj.message)
-            return
-        else:
-            raise ReadError(
-                f"the connector yielded a {type(obj).__name__}; a full read yields only "
-                "scim2-models User and Group objects, provision.Unreadable and Unverified"
+    def take(self, obj: Any, snapshot: Snapshot, verified: bool = True) -> None:
+        known = self._classes.get(obj.__class__)
+        if known is None:
+            if not isinstance(obj, User | Group):
+                self._take_other(obj, snapshot)
+                return
+            kind = Kind.USER if isinstance(obj, User) else Kind.GROUP
+            known = self._classes[obj.__class__] = (
+                kind,
+                mapping.projector(obj.__class__, self.attributes(kind)),
             )
+        kind, project = known
+        source = self.role is _SOURCE
+        if kind is _USER:
+            label, records = obj.user_name or "", snapshot.users
+        else:
+            label, records = obj.display_name or "", snapshot.groups
         key = obj.external_id if source else obj.id
         if not key:
             what = "external_id (its stable source key)" if source else "id"
@@ -246,39 +253,34 @@ class Reducer:
                 records.pop(key, None)  # neither copy is trusted: the object is left alone
                 present.add((kind, key))
             return
-        side = "source" if source else "target"
         if not label:
+            side = "source" if source else "target"
             self.errors(kind, key, f"{side} {kind.value} has no {NAME_ATTRIBUTE[kind]}; fill it in")
             present.add((kind, key))
             return
-        attributes = self.attributes(kind)
         try:
-            project = self._projectors.get(obj.__class__)
-            if project is None:
-                project = self._projectors[obj.__class__] = mapping.projector(
-                    obj.__class__, attributes
-                )
             projection = project(obj)
             if source and self.normalize is not None:
-                projection = self._normalized(kind, projection, attributes)
-            data = mapping.encode(projection)
-            digest = blake2b(data, digest_size=mapping.DIGEST_SIZE).digest()  # mapping.digest
+                projection = self._normalized(kind, projection, self.attributes(kind))
+            data = _encode(projection)
+            digest = blake2b(data, digest_size=_DIGEST_SIZE).digest()  # mapping.digest
             if self.watch is not None:
                 self.watch(self.role, kind, key, label, obj.external_id, projection)
             if self.spool is not None:
-                self.spool.put_encoded(kind, key, type(obj), data)
+                self.spool.put_encoded(kind, key, obj.__class__, data)
         except Exception as err:  # one object the engine cannot reduce stops no other
             log.debug("cannot reduce %s %s", kind.value, key, exc_info=True)
+            side = "source" if source else "target"
             self.errors(
                 kind,
                 key,
                 f"{side} {kind.value} {label!r} cannot be compared "
                 f"({type(err).__name__}: {err}); fix its attributes",
             )
-            snapshot.present.add((kind, key))
+            present.add((kind, key))
             return
         members: tuple[str, ...] = ()
-        if isinstance(obj, Group) and obj.members:
+        if kind is not _USER and obj.members:
             members = _member_keys(obj.members, snapshot.users)
         records[key] = Record(
             key,
@@ -290,6 +292,20 @@ class Reducer:
             self.fold(label),
             verified,
         )
+
+    def _take_other(self, obj: object, snapshot: Snapshot) -> None:
+        """What a read yields besides a User or Group: `Unverified`, `Unreadable`."""
+        if isinstance(obj, Unverified) and self.role is Role.SOURCE:
+            self.take(obj.resource, snapshot, verified=False)
+        elif isinstance(obj, Unreadable):
+            snapshot.of(obj.kind).pop(obj.key, None)  # read twice, once unreadable: not trusted
+            snapshot.present.add((obj.kind, obj.key))
+            self.errors(obj.kind, obj.key, obj.message)
+        else:
+            raise ReadError(
+                f"the connector yielded a {type(obj).__name__}; a full read yields only "
+                "scim2-models User and Group objects, provision.Unreadable and Unverified"
+            )
 
     def _normalized(
         self, kind: Kind, projection: dict[str, Any], attributes: tuple[str, ...]
@@ -305,6 +321,10 @@ class Reducer:
         return out
 
 
+# Looked up once: an enum member costs 80 ns a lookup on Python 3.11, a global 6 ns.
+_SOURCE, _USER = Role.SOURCE, Kind.USER
+_encode = mapping.encode
+_DIGEST_SIZE = mapping.DIGEST_SIZE
 _VALUE = operator.attrgetter("value")
 _KEY = operator.attrgetter("key")
 

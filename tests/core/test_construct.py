@@ -28,6 +28,7 @@ from scim2_models import (
     User,
 )
 
+from provision import construct
 from provision.construct import build, members, parse
 from provision.mapping import USER_ATTRIBUTES, canonical, encode, project, slots
 
@@ -240,6 +241,23 @@ def test_an_address_is_accepted_and_normalised_exactly_as_pydantic_does(address:
             parse(Email, payload)
     else:
         assert parse(Email, payload).value == expected
+
+
+def test_the_domains_an_address_check_keeps_are_bounded_and_do_not_change_answers() -> None:
+    kept = construct._DOMAINS_KEPT
+    for i in range(kept + 10):  # a domain each: the cache starts again once full
+        assert build(Email, value=f"a{i}@Host{i}.Example.org").value == f"a{i}@host{i}.example.org"
+    assert 0 < len(construct._DOMAINS) <= kept
+    for address in ADDRESSES:  # known domains and new ones, after the cache turned over
+        try:
+            expected: str | None = Email(value=address).value
+        except ValidationError:
+            expected = None
+        try:
+            got: str | None = build(Email, value=address).value
+        except ValueError:
+            got = None
+        assert got == expected, address
 
 
 @PROPERTY
