@@ -13,14 +13,24 @@ Reported: the whole plan, the part spent building scim2-models objects (measured
 the same objects alone), the engine's own share, the cost per object of each step (measured
 again, alone, on up to 100,000 objects of each side), and the process's peak RSS. One run per
 process: RSS is a high-water mark.
+
+The process runs on one core (``--all-cores`` lets it run on all): the engine reads both sides
+in two threads, and when both are busy with the CPU (as in memory; a real read mostly waits on
+the network) the operating system moves them between cores at each hand-over of the GIL, which
+costs up to a fifth more CPU on this benchmark. A fixed reference workload is timed before and
+after the plan: this machine's speed moves by a third within an hour, so figures taken at
+different times compare only beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -141,6 +151,23 @@ def steps(users: int) -> dict[str, float]:
     return {k: v / len(sample) * 1e6 for k, v in out.items()}
 
 
+def reference() -> float:
+    """CPU seconds of a fixed workload of the engine's kind (half a million small objects
+    made, held in a dict, looked up at random), in a process of its own: this one's peak RSS
+    stays the plan's."""
+    code = (
+        "import random, time\n"
+        "start = time.process_time()\n"
+        "keys = [f'key-{i:08}' for i in range(500_000)]\n"
+        "table = {key: [key] for key in keys}\n"
+        "random.Random(7).shuffle(keys)\n"
+        "assert sum(len(table[key]) for key in keys) == len(keys)\n"
+        "print(time.process_time() - start)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -150,7 +177,16 @@ def main() -> None:
         help="the state file already links every object (a later run's no-op plan), instead "
         "of a first plan that finds them by externalId and links them",
     )
+    parser.add_argument(
+        "--all-cores",
+        action="store_true",
+        help="let the process run on every core (by default it is held on one)",
+    )
     args = parser.parse_args()
+    pinned = not args.all_cores and hasattr(os, "sched_setaffinity")  # Linux
+    if pinned:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    before = reference()
     with tempfile.TemporaryDirectory() as tmp:
         state = State(Path(tmp) / "state.db")
         groups = memberships(args.users, max(1, args.users // 100), 1)
@@ -165,6 +201,7 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
         state.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = reference()
     gc.disable()  # as the engine does while it reads, which is when connectors build
     build = time.process_time()
     for side in (False, True):
@@ -181,6 +218,8 @@ def main() -> None:
     construct = build / (2 * objects_per_side) * 1e6
     engine = (cpu - build) / (2 * objects_per_side) * 1e6
     rows = [
+        ("cores", f"1 of {os.cpu_count()}" if pinned else f"all {os.cpu_count()}"),
+        ("reference workload, CPU s (before, after)", f"{before:.2f}, {after:.2f}"),
         ("state", "every object linked" if args.linked else "empty: objects found by externalId"),
         (
             "users per side (groups, memberships)",
