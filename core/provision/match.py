@@ -156,21 +156,30 @@ class Matcher:
     """Whether a name held by the object of a source key that is gone is adopted (a user
     deleted and re-created), instead of freed for a new object."""
 
+    @functools.cached_property
+    def owner(self) -> dict[str, str]:
+        """Target id → the source key linked to it, a live key outranking a gone one. Made
+        when first needed: a run whose objects are all linked never needs it."""
+        owner: dict[str, str] = {}
+        for key, tid in self.links.items():
+            if tid not in owner or self._live(key):
+                owner[tid] = key
+        return owner
+
     def run(self) -> Matching:
         sources, targets = self.source.of(self.kind), self.target.of(self.kind)
         out = Matching(self.kind)
-        owner: dict[str, str] = {}
-        for key, tid in self.links.items():
-            if tid not in owner or self._live(key):  # a live owner outranks a gone one
-                owner[tid] = key
         index = _Indexes(sources, targets)
         claimed: dict[str, Match] = {}  # target id → the source match that claims it
         contested: dict[str, list[Match]] = {}  # … when several do
         claim = claimed.setdefault
         disputed = Situation.DISPUTED
+        correlated: list[Match] = []
         for s in sources.values():
-            match = self._source(s, targets, owner, index)
+            match = self._source(s, targets, index)
             out.sources.append(match)
+            if match.situation is _CORRELATED:
+                correlated.append(match)
             claimed_id = match.target_id
             if claimed_id is not None and match.situation is not disputed:
                 first = claim(claimed_id, match)
@@ -187,25 +196,30 @@ class Matcher:
                         contested.setdefault(linked, [first]).append(match)
         self._settle(claimed, contested, targets)
 
-        for tid, t in targets.items():
-            if tid not in claimed:
-                found = self._target(t, owner)
-                if found is not None:
-                    out.targets.append(found)
-        gone = {
-            key
-            for key, tid in self.links.items()
-            if tid not in targets
-            and (self.kind, tid) not in self.target.present
-            and (self.kind, tid) not in self.target.unconfirmed
-        }
+        # Each check in C first: in a run with nothing to do, no object is left over.
+        if len(claimed) < len(targets) or not targets.keys() <= claimed.keys():
+            for tid, t in targets.items():
+                if tid not in claimed:
+                    found = self._target(t)
+                    if found is not None:
+                        out.targets.append(found)
+        gone: set[str] = set()
+        if not all(map(targets.__contains__, self.links.values())):
+            gone = {
+                key
+                for key, tid in self.links.items()
+                if tid not in targets
+                and (self.kind, tid) not in self.target.present
+                and (self.kind, tid) not in self.target.unconfirmed
+            }
         # A correlated object linked to a key that is gone (deleted, re-created): the old
         # link goes, so the object has one owner.
-        if owner:
+        if correlated and self.links:
+            owner = self.owner
             gone.update(
                 owner[m.target_id]
-                for m in out.sources
-                if m.situation is Situation.CORRELATED
+                for m in correlated
+                if m.situation is _CORRELATED  # not disputed since
                 and m.target_id in owner
                 and owner[m.target_id] != m.key
             )
@@ -215,13 +229,7 @@ class Matcher:
     def _live(self, key: str) -> bool:
         return self.source.exists(self.kind, key)
 
-    def _source(
-        self,
-        s: Record,
-        targets: dict[str, Record],
-        owner: dict[str, str],
-        index: _Indexes,
-    ) -> Match:
+    def _source(self, s: Record, targets: dict[str, Record], index: _Indexes) -> Match:
         kind = self.kind
         what = _WHAT[kind]
         tid = self.links.get(s.key)
@@ -241,7 +249,7 @@ class Matcher:
                     "failed; left alone this run",
                 )
         by_external = index.external_ids
-        candidates = [c for c in by_external.get(s.key) if self._free_for(c, s.key, owner)]
+        candidates = [c for c in by_external.get(s.key) if self._free_for(c, s.key)]
         if len(candidates) > 1:
             return Match(
                 kind,
@@ -271,7 +279,7 @@ class Matcher:
                 detail=f"several target {what}s are named {s.label!r}; remove the extras",
             )
         t = targets[named[0]]
-        holder = owner.get(t.key)
+        holder = self.owner.get(t.key)
         ext = t.external_id
         other = holder if holder not in (None, s.key) else ext if ext not in (None, s.key) else None
         if other is None:
@@ -293,9 +301,9 @@ class Matcher:
             return Match(kind, _CORRELATED, s.key, t.key, "name")
         return Match(kind, _MISSING, s.key)  # the leaver's name is freed for a new one
 
-    def _free_for(self, tid: str, key: str, owner: dict[str, str]) -> bool:
+    def _free_for(self, tid: str, key: str) -> bool:
         """A target object holding ``key`` as externalId is ours unless another live key owns it."""
-        holder = owner.get(tid)
+        holder = self.owner.get(tid)
         return holder is None or holder == key or not self._live(holder)
 
     def _settle(
@@ -324,9 +332,9 @@ class Matcher:
             else:
                 claimed[tid] = best
 
-    def _target(self, t: Record, owner: dict[str, str]) -> Match | None:
+    def _target(self, t: Record) -> Match | None:
         kind = self.kind
-        key = owner.get(t.key)
+        key = self.owner.get(t.key)
         if key is not None:
             if (kind, key) in self.source.present:
                 return Match(kind, Situation.SOURCE_UNREADABLE, key, t.key)
