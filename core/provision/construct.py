@@ -50,7 +50,9 @@ def build(cls: type[M], /, **values: Any) -> M:
     shape = _SHAPES.get(cls) or _shape(cls)
     plain, checks = shape.plain, shape.checks
     for name, value in values.items():
-        if value is None or value.__class__ is plain.get(name):
+        if value.__class__ is plain.get(name):  # a str, bool or int field holding one
+            continue
+        if value is None:
             if name not in checks:
                 raise TypeError(f"{cls.__name__} has no field {name!r}")
             continue
