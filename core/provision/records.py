@@ -110,6 +110,10 @@ class Snapshot:
     """Objects that exist but could not be read (`Unreadable`): never created or removed."""
     unconfirmed: set[tuple[Kind, str]] = field(default_factory=set)
     """Target ids linked but missing from the read, whose absence could not be confirmed."""
+    user_keys: dict[str, str] = field(default_factory=dict)
+    """Each user's key → that very string, as its record holds it: a group's members are
+    looked up here to share it (one lookup, where going through the record costs a second
+    memory access per member, which at millions of members is seconds)."""
 
     def of(self, kind: Kind) -> dict[str, Record]:
         return self.users if kind is Kind.USER else self.groups
@@ -281,7 +285,7 @@ class Reducer:
             return
         members: tuple[str, ...] = ()
         if kind is not _USER and obj.members:
-            members = _member_keys(obj.members, snapshot.users)
+            members = _member_keys(obj.members, snapshot.user_keys)
         records[key] = Record(
             key,
             label,
@@ -292,6 +296,8 @@ class Reducer:
             self.fold(label),
             verified,
         )
+        if kind is _USER:
+            snapshot.user_keys[key] = key
 
     def _take_other(self, obj: object, snapshot: Snapshot) -> None:
         """What a read yields besides a User or Group: `Unverified`, `Unreadable`."""
@@ -326,16 +332,15 @@ _SOURCE, _USER = Role.SOURCE, Kind.USER
 _encode = mapping.encode
 _DIGEST_SIZE = mapping.DIGEST_SIZE
 _VALUE = operator.attrgetter("value")
-_KEY = operator.attrgetter("key")
 
 
-def _member_keys(members: list[Any], users: dict[str, Record]) -> tuple[str, ...]:
+def _member_keys(members: list[Any], user_keys: dict[str, str]) -> tuple[str, ...]:
     """A group's member values, in order, once each, none empty, each the very string of
     the user record it names if there is one (a member is then a pointer, not a copy)."""
     values = dict.fromkeys(map(_VALUE, members))
     values.pop(None, None)
     values.pop("", None)
-    found = list(map(users.get, values))
+    found: list[Any] = list(map(user_keys.get, values))
     if None not in found:  # every member a user read before the group: all in C
-        return tuple(map(_KEY, found))
-    return tuple([v if r is None else r.key for v, r in zip(values, found, strict=True)])
+        return tuple(found)
+    return tuple([v if k is None else k for v, k in zip(values, found, strict=True)])
