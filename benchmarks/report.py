@@ -62,6 +62,7 @@ FULL = [
             ["--users", "100000"],
             ["--users", "1000000"],
             ["--users", "1000000", "--linked"],
+            ["--users", "1000000", "--all-cores"],
         ],
     ),
     (
@@ -87,14 +88,15 @@ QUICK = [(title, script, [_small(runs[0])]) for title, script, runs in FULL]
 
 NOTES = {
     "engine_plan.py": (
-        "The same 1,000,000-user plan by the previous version (commit 2420241: pydantic "
-        "validation in the connectors, whole objects serialised to project them, per-attribute "
-        "json digests, a SQLite spool), measured on 2026-12-02 on this machine just before the "
-        "report (`git worktree add /tmp/ab 2420241`, then `PYTHONPATH=/tmp/ab/core:"
-        "/tmp/ab/connectors python /tmp/ab/benchmarks/engine_plan.py --users 1000000`): "
-        "509.7 s CPU (235.0 s of it building objects), 1,997 MB peak; at 100,000 users "
-        "48.5 s against 9.4 s. This machine's speed varies over a day (the previous version "
-        "took 25.9 s at 100,000 users on 2026-11-26): compare CPU figures within one report."
+        "The benchmark holds itself to one core, the target's condition; `--all-cores` shows "
+        "what the two reader threads cost when each hand-over of the GIL may move them between "
+        "cores. This machine's speed moves by a third within an hour: compare CPU figures "
+        "beside the reference workload timed before and after each plan. The version before "
+        "`provision.construct` (commit 2420241: pydantic validation in the connectors, whole "
+        "objects serialised to project them, per-attribute json digests, a SQLite spool) took "
+        "509.7 s CPU and 1,997 MB for the 1,000,000-user plan on 2026-12-02 (`git worktree add "
+        "/tmp/ab 2420241`, then `PYTHONPATH=/tmp/ab/core:/tmp/ab/connectors python "
+        "/tmp/ab/benchmarks/engine_plan.py --users 1000000`)."
     ),
     "oci_members.py": (
         'The 1,000 removes travel as one PATCH of 1,000 `remove members[value eq "…"]` '
