@@ -37,6 +37,9 @@ def test_a_groups_members_are_kept_once_each_in_order_sharing_the_users_strings(
     assert kept == ("sub-9", "sub-1")  # once each, none empty, in the order listed
     assert kept[1] is snapshot.users["sub-1"].key  # a pointer to the user's key, not a copy
     assert kept[0] is unknown  # a member no user was read for keeps its own string
+    known = members([fresh("sub-1")])  # every member a user read before: the common case
+    take(build(Group, external_id="h", display_name="ops", members=known), snapshot)
+    assert snapshot.groups["h"].members[0] is snapshot.users["sub-1"].key
     assert errors == []
 
 
