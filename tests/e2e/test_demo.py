@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -50,11 +49,17 @@ def test_the_demo_tests_plans_runs_changes_and_ends_with_a_noop(cli: Cli) -> Non
     assert history.stdout.count("succeeded") == 4  # the plan and the three runs
 
 
-def test_the_demo_cleans_up_its_temporary_directory(cli: Cli) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("provision-*"))
-    result = cli("demo", "--users", "20")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert set(Path(tempfile.gettempdir()).glob("provision-*")) == before
+def test_the_demo_cleans_up_its_temporary_directory(cli: Cli, tmp_path: Path) -> None:
+    temp = tmp_path / "temp"  # its own: another run's demo on this machine stays out of it
+    temp.mkdir()
+    result = cli("demo", "--users", "20", env={"TMPDIR": str(temp)})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    used = re.search(r"The configuration: (\S+)/provision\.toml", output)
+    assert used is not None, output
+    assert Path(used[1]).parent == temp  # where the demo worked …
+    assert not Path(used[1]).exists()  # … is gone
+    assert list(temp.iterdir()) == []
 
 
 def test_sigterm_stops_the_demo_and_removes_its_files(cli: Cli, tmp_path: Path) -> None:
